@@ -1,0 +1,42 @@
+//! # libp2p-sim
+//!
+//! A deterministic simulation harness for rust-libp2p networks. Hundreds to
+//! thousands of real `libp2p::Swarm`s (Noise or plaintext, Yamux, identify,
+//! Kademlia, ping) run in one thread on a simulated network, driven by a
+//! seeded scheduler in virtual time. The same scenario and seed produce the
+//! same bytes, run after run, process after process.
+//!
+//! ## How the pieces fit
+//!
+//! * [`scenario`]: the TOML scenario files (schema and validation).
+//! * [`sim`]: one run. Creates the nodes at their join times, drives the
+//!   loop "poll every ready task, then advance virtual time to the next
+//!   timer or scenario event", and samples the routing tables.
+//! * [`scheduler`]: the tasks (each node's swarm, and the connection tasks
+//!   the swarms spawn through [`scheduler::SimExecutor`]) and the seeded
+//!   choice of which ready task runs next.
+//! * [`net`]: the simulated network: `/memory/<port>` addresses, links with
+//!   per-link latency, TCP-like connection set-up and refusal.
+//! * [`node`]: the libp2p stack of one node and what it reports.
+//! * [`rng`]: derivation of independent random streams from the one seed.
+//! * [`metrics`]: what a run measured and the CSV files it writes.
+//! * `sim-runtime` (under `sim/`): the virtual clock, timers and `getrandom`
+//!   hooks that the patched `web-time` and `futures-timer` crates delegate
+//!   to, so that libp2p's own timeouts and randomness follow the simulation.
+//!
+//! ## Running a scenario from code
+//!
+//! ```no_run
+//! let scenario = libp2p_sim::scenario::Scenario::load("scenarios/bootstrap.toml".as_ref())?;
+//! let report = libp2p_sim::sim::run(&scenario, 7, None)?;
+//! report.write_csv("results/bootstrap/seed-7".as_ref())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod metrics;
+pub mod net;
+pub mod node;
+pub mod rng;
+pub mod scenario;
+pub mod scheduler;
+pub mod sim;
