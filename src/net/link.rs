@@ -1,0 +1,209 @@
+//! One simulated connection: two one-way pipes with a fixed latency.
+//!
+//! Bytes written at virtual time `t` become readable on the other side at
+//! `t + latency`, in order (a later write never overtakes an earlier one).
+//! Closing or dropping a side delivers end-of-file to the other side after
+//! the same latency. There is no bandwidth limit and no loss yet: yamux's
+//! flow control bounds what is in flight.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use futures::io::{AsyncRead, AsyncWrite};
+
+/// Traffic counters shared by every link of a network.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Bytes written into links.
+    pub bytes: AtomicU64,
+    /// Write calls on links (a proxy for messages: yamux writes one frame
+    /// at a time).
+    pub writes: AtomicU64,
+}
+
+struct Chunk {
+    arrive: Duration,
+    data: Vec<u8>,
+}
+
+#[derive(Default)]
+struct PipeState {
+    chunks: VecDeque<Chunk>,
+    /// Bytes of the front chunk already read.
+    read_pos: usize,
+    /// When the writer's end-of-file reaches the reader.
+    fin_at: Option<Duration>,
+    /// Arrival time of the last chunk, to keep arrivals in order.
+    last_arrival: Duration,
+    reader_waker: Option<Waker>,
+    /// The earliest wake-up already scheduled for the reader.
+    wake_scheduled: Option<Duration>,
+    /// The reading side was dropped: writes are discarded.
+    reader_gone: bool,
+}
+
+impl PipeState {
+    /// Schedules a wake-up of the reader at `at` unless an earlier pending
+    /// one covers it.
+    fn schedule_wake(&mut self, at: Duration, now: Duration) {
+        let Some(waker) = &self.reader_waker else {
+            return;
+        };
+        if self.wake_scheduled.is_some_and(|w| w > now && w <= at) {
+            return;
+        }
+        sim_runtime::wake_at(at, waker.clone());
+        self.wake_scheduled = Some(at);
+    }
+}
+
+#[derive(Default)]
+struct Pipe(Mutex<PipeState>);
+
+impl Pipe {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
+        self.0.lock().expect("pipe lock")
+    }
+}
+
+/// One end of a simulated connection.
+pub struct SimStream {
+    tx: Arc<Pipe>,
+    rx: Arc<Pipe>,
+    latency: Duration,
+    counters: Arc<Counters>,
+}
+
+/// A connected pair of streams with one-way latency `latency`.
+pub fn pair(latency: Duration, counters: Arc<Counters>) -> (SimStream, SimStream) {
+    let a_to_b = Arc::new(Pipe::default());
+    let b_to_a = Arc::new(Pipe::default());
+    let a = SimStream {
+        tx: a_to_b.clone(),
+        rx: b_to_a.clone(),
+        latency,
+        counters: counters.clone(),
+    };
+    let b = SimStream {
+        tx: b_to_a,
+        rx: a_to_b,
+        latency,
+        counters,
+    };
+    (a, b)
+}
+
+impl SimStream {
+    fn close_tx(&self) {
+        let now = sim_runtime::now();
+        let mut st = self.tx.lock();
+        if st.fin_at.is_none() {
+            let at = (now + self.latency).max(st.last_arrival);
+            st.fin_at = Some(at);
+            st.schedule_wake(at, now);
+        }
+    }
+}
+
+impl AsyncRead for SimStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let now = sim_runtime::now();
+        let mut st = self.rx.lock();
+        let mut n = 0;
+        while n < buf.len() {
+            let pos = st.read_pos;
+            let Some(head) = st.chunks.front() else {
+                break;
+            };
+            if head.arrive > now {
+                break;
+            }
+            let take = (head.data.len() - pos).min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&head.data[pos..pos + take]);
+            n += take;
+            if pos + take == head.data.len() {
+                st.chunks.pop_front();
+                st.read_pos = 0;
+            } else {
+                st.read_pos = pos + take;
+            }
+        }
+        if n > 0 {
+            return Poll::Ready(Ok(n));
+        }
+        if st.chunks.is_empty() && st.fin_at.is_some_and(|f| f <= now) {
+            return Poll::Ready(Ok(0));
+        }
+        match &st.reader_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => {
+                st.reader_waker = Some(cx.waker().clone());
+                // Wake-ups already scheduled hold the old waker.
+                st.wake_scheduled = None;
+            }
+        }
+        if let Some(next) = st.chunks.front().map(|c| c.arrive).or(st.fin_at) {
+            st.schedule_wake(next, now);
+        }
+        Poll::Pending
+    }
+}
+
+impl AsyncWrite for SimStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let now = sim_runtime::now();
+        let mut st = self.tx.lock();
+        if st.fin_at.is_some() {
+            return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        if st.reader_gone || buf.is_empty() {
+            return Poll::Ready(Ok(buf.len()));
+        }
+        self.counters.bytes.fetch_add(buf.len() as u64, Relaxed);
+        self.counters.writes.fetch_add(1, Relaxed);
+        let arrive = (now + self.latency).max(st.last_arrival);
+        st.last_arrival = arrive;
+        match st.chunks.back_mut() {
+            // Same arrival time: extend the last chunk instead of queueing.
+            Some(last) if last.arrive == arrive => last.data.extend_from_slice(buf),
+            _ => st.chunks.push_back(Chunk {
+                arrive,
+                data: buf.to_vec(),
+            }),
+        }
+        st.schedule_wake(arrive, now);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.close_tx();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for SimStream {
+    fn drop(&mut self) {
+        self.close_tx();
+        let mut rx = self.rx.lock();
+        rx.reader_gone = true;
+        rx.chunks.clear();
+        rx.reader_waker = None;
+    }
+}
