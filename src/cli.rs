@@ -1,0 +1,167 @@
+//! The `sim` command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use libp2p_sim::metrics::RunReport;
+use libp2p_sim::scenario::{Scenario, format_duration};
+use libp2p_sim::sim::{self, Progress};
+
+/// Deterministic simulation of rust-libp2p networks in virtual time.
+#[derive(Debug, Parser)]
+#[command(name = "sim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario and write its CSV results.
+    Run {
+        /// The scenario file (TOML), e.g. scenarios/bootstrap.toml.
+        scenario: PathBuf,
+        /// Seed of the run [default: the scenario's `seed`].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output directory [default: results/<scenario name>/seed-<seed>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print progress while running.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// Exit code for a scenario file that cannot be used (as for usage errors).
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            out,
+            quiet,
+        } => run(&scenario, seed, out, quiet),
+    }
+}
+
+fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> ExitCode {
+    let scenario = match Scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let seed = seed.unwrap_or(scenario.seed);
+    let repro = format!("sim run {} --seed {seed}", path.display());
+    match run_scenario(path, &scenario, seed, out, quiet) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            eprintln!("reproduce with: {repro}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_scenario(
+    path: &Path,
+    scenario: &Scenario,
+    seed: u64,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(&scenario.name)
+            .join(format!("seed-{seed}"))
+    });
+    println!("scenario   {} ({})", scenario.name, path.display());
+    println!("seed       {seed}");
+    println!("nodes      {}", scenario.node_count());
+    let progress = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        Box::new(|p: Progress| {
+            eprint!(
+                "\r  virtual {:>10} / {}  nodes {:>6}",
+                format_duration(p.now),
+                format_duration(p.end),
+                p.nodes
+            );
+            let _ = std::io::stderr().flush();
+        }) as sim::ProgressFn
+    });
+    let show_progress = progress.is_some();
+    let started = wall::now();
+    let result = sim::run(scenario, seed, progress);
+    let wall = wall::since(started);
+    if show_progress {
+        eprintln!();
+    }
+    let report = result.context("the simulation failed")?;
+    let files = report
+        .write_csv(&out)
+        .with_context(|| format!("writing results to {}", out.display()))?;
+    print_summary(&report, wall);
+    let names: Vec<_> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    println!("output     {}/ ({})", out.display(), names.join(", "));
+    Ok(())
+}
+
+fn print_summary(report: &RunReport, wall: Duration) {
+    let s = report.summary();
+    let ratio = report.virtual_time.as_secs_f64() / wall.as_secs_f64().max(1e-9);
+    let opt = |d: Option<Duration>| {
+        d.map(|d| format!("{:.2}s", d.as_secs_f64()))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!("virtual    {}", format_duration(report.virtual_time));
+    println!("wall       {:.2} s", wall.as_secs_f64());
+    println!("speed      {ratio:.1}x real time (virtual / wall)");
+    println!(
+        "bootstrap  {}/{} nodes finished their first bootstrap ({} ok); after join: p50 {}, p90 {}, max {}",
+        s.bootstrapped,
+        s.nodes,
+        s.bootstrapped_ok,
+        opt(s.bootstrap_p50),
+        opt(s.bootstrap_p90),
+        opt(s.bootstrap_max)
+    );
+    println!(
+        "tables     {:.1} routing-table entries and {:.1} connected peers per node at the end",
+        s.mean_entries_end, s.mean_connected_end
+    );
+    println!(
+        "network    {} connections, {} refused dials, {} bytes in {} writes",
+        report.network.connections,
+        report.network.refused,
+        report.network.bytes,
+        report.network.writes
+    );
+}
+
+/// Wall-clock measurement, for the figures printed after a run. Never used
+/// inside a simulation.
+mod wall {
+    #![allow(clippy::disallowed_methods)]
+    use std::time::{Duration, Instant};
+
+    pub fn now() -> Instant {
+        Instant::now()
+    }
+
+    pub fn since(start: Instant) -> Duration {
+        start.elapsed()
+    }
+}

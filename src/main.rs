@@ -1,0 +1,7 @@
+//! The `sim` binary. See `sim --help` and the README.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
