@@ -1,0 +1,35 @@
+//! Cost of simulating a network: wall time per run of small bootstrap
+//! scenarios, by size and security. Run with `cargo bench --bench run`.
+//!
+//! Each iteration is a whole deterministic run (nodes join over 20 s, then
+//! the run lasts one simulated minute), so criterion's figure divided by the
+//! node count is the cost per node-minute of a forming network.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use libp2p_sim::scenario::Scenario;
+use libp2p_sim::sim;
+
+fn scenario(nodes: usize, security: &str) -> Scenario {
+    let src = format!(
+        "name = \"bench\"\nduration = \"1m\"\n\n[stack]\nsecurity = \"{security}\"\n\n\
+         [[join]]\nat = \"0s\"\ncount = {nodes}\nover = \"20s\"\n"
+    );
+    Scenario::parse(&src, "bench").expect("the bench scenario is valid")
+}
+
+fn bootstrap(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bootstrap_1m");
+    group.sample_size(10);
+    for security in ["plaintext", "noise"] {
+        for nodes in [25, 50, 100] {
+            let s = scenario(nodes, security);
+            group.bench_with_input(BenchmarkId::new(security, nodes), &s, |b, s| {
+                b.iter(|| sim::run(s, 1, None).expect("the bench run succeeds"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bootstrap);
+criterion_main!(benches);
