@@ -60,11 +60,12 @@ pub(crate) fn schema_error(
     {
         // The span is the table that lacks the key: its header, its inline braces,
         // or the (empty) root span for a top-level key.
-        let (key, span) = match located {
+        let (key, span) = match &located {
             Some(table) => (format!("{}.{field}", table.path), span),
             None => (field.to_owned(), Some(0..0)),
         };
-        return source.error(span, Some(key), missing_key_message(field));
+        let table = located.as_ref().map_or("", |table| table.path.as_str());
+        return source.error(span, Some(key), missing_key_message(table, field));
     }
 
     let found = located.as_ref().and_then(|hit| {
@@ -72,24 +73,32 @@ pub(crate) fn schema_error(
         let text = source.text().get(hit.span.clone())?;
         Some(describe_value(value, text))
     });
-    let last_key = located.as_ref().map(|hit| {
-        hit.path
-            .rsplit(['.', '['])
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    });
-    let message = reword(message, found.as_deref(), last_key.as_deref());
+    let path = located.as_ref().map(|hit| hit.path.as_str());
+    let message = reword(message, found.as_deref(), path);
     source.error(span, located.map(|hit| hit.path), message)
 }
 
-/// The message for a required key that is absent.
-fn missing_key_message(field: &str) -> String {
-    let example = match field {
-        "name" => r#" (e.g. name = "bootstrap")"#,
-        "duration" => r#" (e.g. duration = "10m")"#,
-        "count" => " (the number of nodes that join, e.g. count = 10)",
-        "min" | "max" => r#" (a latency range needs both, e.g. { min = "20ms", max = "80ms" })"#,
+/// The message for a required key that is absent from the table at path
+/// `table` (empty for the root), with an example of the key.
+fn missing_key_message(table: &str, field: &str) -> String {
+    let list = table.split('[').next().unwrap_or_default();
+    let example = match (list, field) {
+        ("", "name") => r#" (e.g. name = "bootstrap")"#,
+        ("", "duration") => r#" (e.g. duration = "10m")"#,
+        ("join", "count") => " (the number of nodes that join, e.g. count = 10)",
+        (_, "min" | "max") => {
+            r#" (a latency range needs both, e.g. { min = "20ms", max = "80ms" })"#
+        }
+        ("network.regions", "name") => r#" (the region's name, e.g. name = "eu")"#,
+        ("network.regions", "share") => {
+            " (the fraction of the nodes placed in this region, e.g. share = 0.5)"
+        }
+        ("churn", "session") => {
+            r#" (how long a node stays online, e.g. session = { distribution = "exponential", mean = "30m" })"#
+        }
+        ("leave", "at") => r#" (when the nodes leave, e.g. at = "5m")"#,
+        ("partition", "for") => r#" (how long the partition lasts, e.g. for = "5m")"#,
+        ("lookups", "rate") => " (lookups per second over the whole network, e.g. rate = 1.0)",
         _ => "",
     };
     format!("missing required key `{field}`{example}")
@@ -97,9 +106,9 @@ fn missing_key_message(field: &str) -> String {
 
 /// Rewrites one of serde's standard messages for scenario authors.
 ///
-/// `found` describes the offending value as written, when it is known; `key` is
-/// the last segment of the key path.
-fn reword(message: &str, found: Option<&str>, key: Option<&str>) -> String {
+/// `found` describes the offending value as written, when it is known; `path` is
+/// its key path.
+fn reword(message: &str, found: Option<&str>, path: Option<&str>) -> String {
     if message.contains(TOML_DATETIME_FIELD) {
         return DATETIME_MESSAGE.to_owned();
     }
@@ -145,8 +154,12 @@ fn reword(message: &str, found: Option<&str>, key: Option<&str>) -> String {
         && let Some((serde_found, expected)) = rest.rsplit_once(", expected ")
     {
         let found = found.map_or_else(|| serde_found.to_owned(), str::to_owned);
-        if expected == "a sequence" && found == "a table" {
-            let name = key.unwrap_or("name");
+        // A single `[x]` where `[[x]]` was meant (a list of tables outside any
+        // list; an array inside a list entry is an array of values).
+        if expected == "a sequence"
+            && found == "a table"
+            && let Some(name) = path.filter(|path| !path.contains('['))
+        {
             return format!(
                 "expected an array of tables, found a single table; \
                  write [[{name}]] with double brackets"
@@ -177,6 +190,7 @@ fn integer_range(expected: &str) -> Option<String> {
 fn expected_phrase(expected: &str) -> String {
     match expected {
         "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative integer".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
         "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer".to_owned(),
         "a string" | "a borrowed string" => "a string (in quotes)".to_owned(),
         "a sequence" => "an array".to_owned(),
@@ -292,7 +306,7 @@ fn consider<'a, 'i>(
 
 /// A key as it would be written in a dotted path: bare when it can be, quoted
 /// otherwise.
-fn quote_key(key: &str) -> String {
+pub(crate) fn quote_key(key: &str) -> String {
     let bare = !key.is_empty()
         && key
             .chars()
@@ -353,6 +367,14 @@ mod tests {
                 Some("join")
             ),
             "expected an array of tables, found a single table; write [[join]] with double brackets"
+        );
+        assert_eq!(
+            reword(
+                "invalid type: map, expected a sequence",
+                Some("a table"),
+                Some("partition[0].groups")
+            ),
+            "expected an array, found a table"
         );
         assert_eq!(
             reword("invalid value: integer `-1`, expected u64", None, None),

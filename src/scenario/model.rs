@@ -10,14 +10,19 @@
 //! in the doc comment), its raw counterpart in `raw.rs`, and its check in
 //! `validate.rs`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-/// The largest total node count (the sum of every `[[join]]` `count`) a scenario
-/// may ask for.
+pub(crate) use super::workload::Join;
+use super::workload::{Churn, Leave, Lookups, Partition};
+
+/// The largest number of nodes a scenario may ask for: the sum of every
+/// `[[join]]` `count` plus every `[[churn]]` `population` (a churn pool may add
+/// nodes to fill itself).
 pub const MAX_NODES: usize = 100_000;
 
 /// The longest virtual time a scenario may last: 30 days.
@@ -65,21 +70,68 @@ pub struct Scenario {
     /// The `[[join]]` workloads in file order; at least one. The first node of the
     /// first workload is the bootstrap node.
     pub joins: Vec<Join>,
+    /// The `[[churn]]` workloads in file order. Default: none.
+    pub churn: Vec<Churn>,
+    /// The `[[leave]]` events in file order. Default: none.
+    pub leaves: Vec<Leave>,
+    /// The `[[partition]]` workloads in file order; they may not overlap in
+    /// time. Default: none.
+    pub partitions: Vec<Partition>,
+    /// The `[[lookups]]` workloads in file order. Default: none.
+    pub lookups: Vec<Lookups>,
 }
 
 impl Scenario {
-    /// Total number of nodes the scenario creates: the sum of the join counts,
-    /// at most [`MAX_NODES`].
+    /// Number of nodes the `[[join]]` workloads create: the sum of the join
+    /// counts, at most [`MAX_NODES`]. (Churn pools and `rejoin = "new"` may
+    /// create more during the run.)
     pub fn node_count(&self) -> usize {
         self.joins.iter().map(|join| join.count as usize).sum()
     }
 }
 
-/// The protocol stack every node runs (`[stack]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The protocol stack every node runs (`[stack]`). Every default is
+/// rust-libp2p 0.57's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stack {
-    /// Connection security. Default: [`Security::Noise`].
+    /// `security`: connection security. Default: [`Security::Noise`].
     pub security: Security,
+    /// `replication_factor`: Kademlia's k (bucket size, lookup result size).
+    /// Default 20; `1..=256`.
+    pub replication_factor: u16,
+    /// `parallelism`: Kademlia's alpha (requests in flight per lookup).
+    /// Default 3; `1..=64`.
+    pub parallelism: u16,
+    /// `query_timeout`: Kademlia query timeout. Default 60 s; `> 0`.
+    pub query_timeout: Duration,
+    /// `periodic_bootstrap`: Kademlia's periodic bootstrap interval, `None`
+    /// when written as `"off"`. Default 5 min; `> 0`.
+    pub periodic_bootstrap: Option<Duration>,
+    /// `identify_interval`: period of identify's re-sends on a connection.
+    /// Default 5 min; `> 0`.
+    pub identify_interval: Duration,
+    /// `idle_timeout`: the swarm closes a connection this long after it
+    /// became idle. Default 10 s; `>= 0`.
+    pub idle_timeout: Duration,
+    /// `connection_timeout`: limit on dialing plus the security and muxer
+    /// upgrades (libp2p's `SwarmBuilder` default); a dial to a crashed or
+    /// partitioned-off node fails after it. Default 10 s; `> 0`.
+    pub connection_timeout: Duration,
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Stack {
+            security: Security::Noise,
+            replication_factor: 20,
+            parallelism: 3,
+            query_timeout: Duration::from_secs(60),
+            periodic_bootstrap: Some(Duration::from_secs(5 * 60)),
+            identify_interval: Duration::from_secs(5 * 60),
+            idle_timeout: Duration::from_secs(10),
+            connection_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// How connections are secured (`stack.security`).
@@ -138,9 +190,42 @@ impl TryFrom<String> for Security {
 /// The simulated network (`[network]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Network {
-    /// One-way latency of every link. Default: uniform 20 ms to 80 ms.
+    /// `latency`: one-way latency of every link when there are no regions.
+    /// Default: uniform 20 ms to 80 ms. Not allowed together with `regions`.
     pub latency: Latency,
+    /// `[[network.regions]]`: named regions and the share of nodes in each,
+    /// in file order. Empty (the default) means one flat network. When
+    /// present, the shares sum to 1 (within 1e-9) and every pair of regions
+    /// (a region with itself included) has a latency in `latency_matrix`.
+    pub regions: Vec<Region>,
+    /// `[network.latency_matrix]`: one-way latency between two regions,
+    /// symmetric; written `a.b = "40ms"` or `a.b = { min, max }` for
+    /// `a <= b` or `b <= a` (once per pair). Key `(i, j)` with `i <= j`,
+    /// indices into `regions`.
+    pub latency_matrix: BTreeMap<(usize, usize), Latency>,
 }
+
+impl Network {
+    /// The latency between regions `a` and `b` (indices into `regions`).
+    pub fn region_latency(&self, a: usize, b: usize) -> &Latency {
+        self.latency_matrix
+            .get(&(a.min(b), a.max(b)))
+            .expect("validation requires every pair of regions in the matrix")
+    }
+}
+
+/// One region (`[[network.regions]]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    /// `name`: identifies the region in the latency matrix and in
+    /// partitions. Required; 1-64 of `[A-Za-z0-9_-]`, unique.
+    pub name: String,
+    /// `share`: fraction of the nodes placed in this region (each node is
+    /// placed by a draw from its own stream). Required; in `(0, 1]`.
+    pub share: f64,
+}
+
+impl Eq for Region {}
 
 /// One-way latency of a link (`network.latency`); each bound is `>= 0` and
 /// `<= 60s`.
@@ -175,24 +260,5 @@ impl Latency {
             Latency::Constant(d) => (d, d),
             Latency::Uniform { min, max } => (min, max),
         }
-    }
-}
-
-/// A join workload (`[[join]]`): `count` nodes start during `[at, at + over]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Join {
-    /// Virtual time the workload starts. Default: 0 s; `at < duration`.
-    pub at: Duration,
-    /// Number of nodes that join; `>= 1`, and all counts together `<= MAX_NODES`.
-    pub count: u32,
-    /// Length of the window the joins are spread over, uniformly with the run's
-    /// seed. Default: 0 s (all at `at`); `at + over <= duration`.
-    pub over: Duration,
-}
-
-impl Join {
-    /// Virtual time by which every node of this workload has joined: `at + over`.
-    pub fn end(&self) -> Duration {
-        self.at + self.over
     }
 }

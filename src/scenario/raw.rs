@@ -11,11 +11,17 @@
 //! required keys, unknown keys. Everything that relates two values (`min <= max`,
 //! `at < duration`) or bounds one (`count >= 1`) is in `validate.rs`.
 //!
-//! To add a workload list (`[[churn]]`, `[[partition]]`, ...), add a
-//! `Option<Spanned<Vec<Spanned<RawChurn>>>>` field to [`RawScenario`] next to
-//! `join`, with its struct below.
+//! The workload tables (`[[join]]`, `[[churn]]`, ...) are in `raw_workloads.rs`;
+//! a new workload list is a `Option<Spanned<Vec<Spanned<RawX>>>>` field of
+//! [`RawScenario`] with its struct there.
+//!
+//! Where the schema needs more than serde's derive (a value that is a string *or*
+//! a table, a table whose keys are region names, a table whose allowed keys
+//! depend on one of its values), a hand-written visitor keeps every key's and
+//! value's span, so that the error still points at the right place.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
@@ -26,6 +32,7 @@ use super::duration::{
     DATETIME_MESSAGE, DurationValue, TOML_DATETIME_FIELD, bare_number_message, parse_duration,
 };
 use super::model::Security;
+use super::raw_workloads::{RawChurn, RawJoin, RawLeave, RawLookups, RawPartition};
 
 /// The whole file (the root table). Field order is the order the "allowed keys"
 /// list of an unknown-key error shows.
@@ -49,14 +56,90 @@ pub(crate) struct RawScenario {
     pub network: Option<RawNetwork>,
     /// `[[join]]`: join workloads, at least one. Required.
     pub join: Option<Spanned<Vec<Spanned<RawJoin>>>>,
+    /// `[[churn]]`: churn workloads. Default: none.
+    pub churn: Option<Spanned<Vec<Spanned<RawChurn>>>>,
+    /// `[[leave]]`: one-off departures. Default: none.
+    pub leave: Option<Spanned<Vec<Spanned<RawLeave>>>>,
+    /// `[[partition]]`: network partitions. Default: none.
+    pub partition: Option<Spanned<Vec<Spanned<RawPartition>>>>,
+    /// `[[lookups]]`: lookup workloads. Default: none.
+    pub lookups: Option<Spanned<Vec<Spanned<RawLookups>>>>,
 }
 
-/// `[stack]`.
+/// `[stack]`. Integers are read as i64 (TOML's integer) so that `0` and `-3`
+/// get `validate.rs`'s messages, which name the allowed range.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStack {
     /// `security`: `"noise"` or `"plaintext"`. Default `"noise"`.
     pub security: Option<Spanned<Security>>,
+    /// `replication_factor`: Kademlia's k. Default 20; `1..=256`.
+    pub replication_factor: Option<Spanned<i64>>,
+    /// `parallelism`: Kademlia's alpha. Default 3; `1..=64`.
+    pub parallelism: Option<Spanned<i64>>,
+    /// `query_timeout`: Kademlia query timeout. Default `"60s"`; `> 0`.
+    pub query_timeout: Option<Spanned<DurationValue>>,
+    /// `periodic_bootstrap`: interval, or `"off"`. Default `"5m"`; `> 0`.
+    pub periodic_bootstrap: Option<Spanned<RawInterval>>,
+    /// `identify_interval`: identify's re-send period. Default `"5m"`; `> 0`.
+    pub identify_interval: Option<Spanned<DurationValue>>,
+    /// `idle_timeout`: idle-connection timeout. Default `"10s"`; `>= 0`.
+    pub idle_timeout: Option<Spanned<DurationValue>>,
+    /// `connection_timeout`: dial and upgrade limit. Default `"10s"`; `> 0`.
+    pub connection_timeout: Option<Spanned<DurationValue>>,
+}
+
+/// `stack.periodic_bootstrap`: a duration string, or `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawInterval {
+    /// `"off"`: no periodic bootstrap.
+    Off,
+    /// A duration (not yet checked to be `> 0`).
+    Every(DurationValue),
+}
+
+impl<'de> Deserialize<'de> for RawInterval {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(IntervalVisitor)
+    }
+}
+
+struct IntervalVisitor;
+
+impl<'de> Visitor<'de> for IntervalVisitor {
+    type Value = RawInterval;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(r#"a duration string such as "5m", or "off""#)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawInterval, E> {
+        if v == "off" {
+            return Ok(RawInterval::Off);
+        }
+        parse_duration(v)
+            .map(|d| RawInterval::Every(DurationValue(d)))
+            .map_err(|err| E::custom(format!(r#"{err}, or "off" to turn it off"#)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawInterval, E> {
+        Err(E::custom(bare_number_message(&v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawInterval, E> {
+        Err(E::custom(bare_number_message(&v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawInterval, E> {
+        Err(E::custom(bare_number_message(&v)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawInterval, A::Error> {
+        match map.next_key::<String>()? {
+            Some(key) if key == TOML_DATETIME_FIELD => Err(de::Error::custom(DATETIME_MESSAGE)),
+            _ => Err(de::Error::invalid_type(de::Unexpected::Map, &self)),
+        }
+    }
 }
 
 /// `[network]`.
@@ -65,7 +148,78 @@ pub(crate) struct RawStack {
 pub(crate) struct RawNetwork {
     /// `latency`: one-way link latency, `"50ms"` or `{ min = "20ms", max = "80ms" }`.
     /// Default `{ min = "20ms", max = "80ms" }`; each bound `>= 0s`, `<= 60s`.
+    /// Not allowed together with `regions`.
     pub latency: Option<Spanned<RawLatency>>,
+    /// `[[network.regions]]`: named regions. Default: none (one flat network).
+    pub regions: Option<Spanned<Vec<Spanned<RawRegion>>>>,
+    /// `[network.latency_matrix]`: latency between regions, `a = { b = ... }`.
+    /// Required with `regions`, not allowed without.
+    pub latency_matrix: Option<Spanned<RawMatrix>>,
+}
+
+/// One `[[network.regions]]` entry; both keys are required.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRegion {
+    /// `name`: 1-64 chars of `[A-Za-z0-9_-]`, unique.
+    pub name: Spanned<String>,
+    /// `share`: fraction of the nodes in this region, in `(0, 1]`.
+    pub share: Spanned<f64>,
+}
+
+/// `[network.latency_matrix]`: one row per region name, each a table of
+/// latencies by region name (`eu = { eu = "10ms", us = "80ms" }`), keys with
+/// their spans. Region names are checked in `validate_network.rs`.
+pub(crate) type RawMatrix = Entries<Spanned<Entries<Spanned<RawLatency>>>>;
+
+/// A table whose keys are free names (region names), kept with their spans in
+/// the order the deserialiser gives them.
+#[derive(Debug)]
+pub(crate) struct Entries<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EntriesVisitor(PhantomData))
+    }
+}
+
+struct EntriesVisitor<V>(PhantomData<V>);
+
+/// What a matrix or a matrix row must be.
+const ENTRIES_EXPECTED: &str =
+    r#"a table of latencies by region name, e.g. eu = { eu = "10ms", us = "80ms" }"#;
+
+impl<'de, V: Deserialize<'de>> Visitor<'de> for EntriesVisitor<V> {
+    type Value = Entries<V>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(ENTRIES_EXPECTED)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = next_spanned_key(&mut map, ENTRIES_EXPECTED)? {
+            let value = map.next_value::<V>()?;
+            entries.push((key, value));
+        }
+        Ok(Entries(entries))
+    }
+}
+
+/// The next key of a table read by hand, with its span. toml hands a date/time
+/// over as a one-key map whose key has no span; that is reported as a value of
+/// the wrong type, `expected` saying what the table should have been.
+pub(crate) fn next_spanned_key<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    expected: &str,
+) -> Result<Option<Spanned<String>>, A::Error> {
+    map.next_key::<Spanned<String>>().map_err(|err| {
+        if err.to_string().contains(TOML_DATETIME_FIELD) {
+            de::Error::custom(format!("expected {expected}, found a TOML date/time"))
+        } else {
+            err
+        }
+    })
 }
 
 /// `network.latency`: a duration string (constant) or a `{ min, max }` table.
@@ -132,19 +286,4 @@ impl<'de> Visitor<'de> for LatencyVisitor {
             Err(err) => Err(err),
         }
     }
-}
-
-/// One `[[join]]` entry.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawJoin {
-    /// `at`: virtual time the workload starts. Default `"0s"`; `< duration`.
-    pub at: Option<Spanned<DurationValue>>,
-    /// `count`: nodes that join, `>= 1`; all counts together `<= MAX_NODES`.
-    /// Read as i64 (TOML's integer) so that `0` and `-3` get this module's
-    /// messages rather than serde's.
-    pub count: Spanned<i64>,
-    /// `over`: window the joins are spread over. Default `"0s"`;
-    /// `at + over <= duration`.
-    pub over: Option<Spanned<DurationValue>>,
 }

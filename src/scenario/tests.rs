@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::*;
 
-fn fails(src: &str) -> ScenarioError {
+pub(super) fn fails(src: &str) -> ScenarioError {
     match Scenario::parse(src, "t.toml") {
         Ok(scenario) => panic!("expected an error, parsed {scenario:?}"),
         Err(err) => err,
@@ -18,7 +18,13 @@ fn fails(src: &str) -> ScenarioError {
 
 /// Asserts where an error is reported and what it says, and that it renders on
 /// one line.
-fn check(src: &str, line: usize, column: usize, key: Option<&str>, gist: &str) -> ScenarioError {
+pub(super) fn check(
+    src: &str,
+    line: usize,
+    column: usize,
+    key: Option<&str>,
+    gist: &str,
+) -> ScenarioError {
     let err = fails(src);
     assert_eq!(
         (err.line, err.column, err.key.as_deref()),
@@ -34,11 +40,11 @@ fn check(src: &str, line: usize, column: usize, key: Option<&str>, gist: &str) -
 }
 
 /// A valid file with `extra` inserted between the head and the `[[join]]`.
-fn with(extra: &str) -> String {
+pub(super) fn with(extra: &str) -> String {
     format!("name = \"t\"\nduration = \"10m\"\n{extra}\n[[join]]\ncount = 5\n")
 }
 
-fn secs(n: u64) -> Duration {
+pub(super) fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
@@ -57,19 +63,35 @@ fn minimal_file_gets_every_default() {
         sample_interval: secs(30),
         stack: Stack {
             security: Security::Noise,
+            replication_factor: 20,
+            parallelism: 3,
+            query_timeout: secs(60),
+            periodic_bootstrap: Some(secs(300)),
+            identify_interval: secs(300),
+            idle_timeout: secs(10),
+            connection_timeout: secs(10),
         },
         network: Network {
             latency: Latency::Uniform {
                 min: Duration::from_millis(20),
                 max: Duration::from_millis(80),
             },
+            regions: Vec::new(),
+            latency_matrix: Default::default(),
         },
         joins: vec![Join {
             at: Duration::ZERO,
             count: 3,
             over: Duration::ZERO,
+            arrival: Arrival::Uniform,
         }],
+        churn: Vec::new(),
+        leaves: Vec::new(),
+        partitions: Vec::new(),
+        lookups: Vec::new(),
     };
+    assert_eq!(scenario.stack, Stack::default());
+    assert_eq!(scenario.network, Network::default());
     assert_eq!(scenario, expected);
     assert_eq!(scenario.node_count(), 3);
 }
@@ -109,7 +131,8 @@ over = "59m"
         Join {
             at: secs(60),
             count: 10,
-            over: secs(3540)
+            over: secs(3540),
+            arrival: Arrival::Uniform,
         }
     );
     assert_eq!(scenario.joins[1].end(), scenario.duration);
@@ -163,7 +186,8 @@ fn unknown_top_level_key_lists_the_allowed_keys() {
     );
     assert!(
         err.message.ends_with(
-            "allowed keys: name, description, seed, duration, sample_interval, stack, network, join"
+            "allowed keys: name, description, seed, duration, sample_interval, stack, network, \
+             join, churn, leave, partition, lookups"
         ),
         "{err}"
     );
@@ -176,7 +200,9 @@ fn unknown_key_inside_tables_lists_the_allowed_keys() {
         5,
         1,
         Some("stack.transport"),
-        "unknown key `transport`; allowed keys: security",
+        "unknown key `transport`; allowed keys: security, replication_factor, parallelism, \
+         query_timeout, periodic_bootstrap, identify_interval, \
+         idle_timeout, connection_timeout",
     );
     check(
         &with("[network]\nlatency = { min = \"1ms\", max = \"2ms\", mean = \"1ms\" }"),
@@ -190,7 +216,7 @@ fn unknown_key_inside_tables_lists_the_allowed_keys() {
         7,
         1,
         Some("join[1].every"),
-        "unknown key `every`; allowed keys: at, count, over",
+        "unknown key `every`; allowed keys: at, count, over, arrival",
     );
 }
 
@@ -564,25 +590,3 @@ fn load_reads_a_file_and_names_it_in_errors() {
     )));
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
-
-#[test]
-fn shipped_bootstrap_scenario_is_valid() {
-    let scenario = Scenario::parse(BOOTSTRAP, "scenarios/bootstrap.toml").expect("valid");
-    assert_eq!(scenario.name, "bootstrap");
-    assert_eq!(scenario.duration, secs(600));
-    assert_eq!(scenario.sample_interval, secs(30));
-    assert_eq!(scenario.stack.security, Security::Noise);
-    assert_eq!(scenario.network, Network::default());
-    assert_eq!(
-        scenario.joins,
-        vec![Join {
-            at: Duration::ZERO,
-            count: 200,
-            over: secs(60)
-        }]
-    );
-}
-
-/// The scenario shipped with the project, so that it can never drift from the
-/// schema.
-const BOOTSTRAP: &str = include_str!("../../scenarios/bootstrap.toml");

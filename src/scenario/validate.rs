@@ -3,16 +3,16 @@
 //!
 //! Validation runs once, after deserialisation, and stops at the first broken
 //! rule. Rules are checked in the order the schema lists the keys (`name`,
-//! `duration`, `sample_interval`, `[stack]`, `[network]`, then each `[[join]]` in
-//! file order), which is the order a scenario file is normally written in.
+//! `duration`, `sample_interval`, `[stack]`, `[network]`, then each workload list
+//! in file order: `[[join]]`, `[[churn]]`, `[[leave]]`, `[[partition]]`,
+//! `[[lookups]]`), which is the order a scenario file is normally written in.
+//! The network's rules are in `validate_network.rs`, the workloads' in
+//! `validate_workloads.rs` and `validate_churn.rs`; this file holds the top
+//! level, `[stack]` and the helpers they share.
 //!
 //! Every raw value carries its byte span, so an error points at the value that
 //! breaks the rule. When the culprit is a default (the key is absent), the error
 //! is reported on the key that *is* written and conflicts with it.
-//!
-//! Workload lists added later (`[[churn]]`, `[[partition]]`) reuse
-//! [`check_window`], the rule that a workload starts before the end of the run
-//! and does not run past it.
 
 use std::ops::Range;
 use std::time::Duration;
@@ -22,10 +22,14 @@ use toml::Spanned;
 use super::duration::{DurationValue, format_duration};
 use super::error::{ScenarioError, Source};
 use super::model::{
-    DEFAULT_SAMPLE_INTERVAL, DEFAULT_SEED, Join, Latency, MAX_DURATION, MAX_LATENCY, MAX_NAME_LEN,
-    MAX_NODES, Network, Scenario, Stack,
+    DEFAULT_SAMPLE_INTERVAL, DEFAULT_SEED, MAX_DURATION, MAX_NAME_LEN, Scenario, Stack,
 };
-use super::raw::{RawJoin, RawLatency, RawNetwork, RawScenario, RawStack};
+use super::raw::{RawInterval, RawScenario, RawStack};
+use super::validate_churn::resolve_churn;
+use super::validate_network::resolve_network;
+use super::validate_workloads::{
+    resolve_joins, resolve_leaves, resolve_lookups, resolve_partitions,
+};
 
 /// Checks `raw` against every rule of the schema and fills in the defaults.
 pub(crate) fn resolve(raw: RawScenario, source: &Source<'_>) -> Result<Scenario, ScenarioError> {
@@ -82,9 +86,14 @@ pub(crate) fn resolve(raw: RawScenario, source: &Source<'_>) -> Result<Scenario,
         }
     };
 
-    let stack = resolve_stack(raw.stack);
+    let stack = resolve_stack(raw.stack, source)?;
     let network = resolve_network(raw.network, source)?;
     let joins = resolve_joins(raw.join, duration, source)?;
+    let initial_nodes: u32 = joins.iter().map(|join| join.count).sum();
+    let churn = resolve_churn(raw.churn, duration, initial_nodes, source)?;
+    let leaves = resolve_leaves(raw.leave, duration, initial_nodes, source)?;
+    let partitions = resolve_partitions(raw.partition, duration, &network, source)?;
+    let lookups = resolve_lookups(raw.lookups, duration, source)?;
 
     Ok(Scenario {
         name,
@@ -95,6 +104,10 @@ pub(crate) fn resolve(raw: RawScenario, source: &Source<'_>) -> Result<Scenario,
         stack,
         network,
         joins,
+        churn,
+        leaves,
+        partitions,
+        lookups,
     })
 }
 
@@ -127,154 +140,189 @@ fn check_name(name: &Spanned<String>) -> Result<String, String> {
     Ok(name.clone())
 }
 
-fn resolve_stack(raw: Option<RawStack>) -> Stack {
+fn resolve_stack(raw: Option<RawStack>, source: &Source<'_>) -> Result<Stack, ScenarioError> {
     let Some(raw) = raw else {
-        return Stack::default();
+        return Ok(Stack::default());
     };
-    Stack {
-        security: raw.security.map(Spanned::into_inner).unwrap_or_default(),
-    }
-}
-
-fn resolve_network(raw: Option<RawNetwork>, source: &Source<'_>) -> Result<Network, ScenarioError> {
-    let Some(latency) = raw.and_then(|raw| raw.latency) else {
-        return Ok(Network::default());
+    let default = Stack::default();
+    let key = |field: &str| format!("stack.{field}");
+    let count = |value: &Option<Spanned<i64>>, field: &str, max: u16, what: &str, default: u16| {
+        value.as_ref().map_or(Ok(default), |value| {
+            let found = *value.get_ref();
+            u16::try_from(found)
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    let message = format!("must be from 1 to {max} ({what}), found {found}");
+                    source.error(Some(value.span()), Some(key(field)), message)
+                })
+        })
     };
-    let bound = |d: Duration, span: Range<usize>, key: &str| {
-        if d > MAX_LATENCY {
-            let message = format!(
-                "{} is above the maximum one-way latency of {}",
-                format_duration(d),
-                format_duration(MAX_LATENCY)
-            );
-            return Err(source.error(Some(span), Some(key.to_owned()), message));
-        }
-        Ok(d)
+    let positive = |value: &Option<Spanned<DurationValue>>, field: &str, default: Duration| {
+        value.as_ref().map_or(Ok(default), |value| {
+            positive_duration(value, &key(field), source)
+        })
     };
-    let span = latency.span();
-    let latency = match latency.into_inner() {
-        RawLatency::Constant(d) => Latency::Constant(bound(d.0, span, "network.latency")?),
-        RawLatency::Uniform(range) => {
-            let min = bound(
-                range.min.get_ref().0,
-                range.min.span(),
-                "network.latency.min",
-            )?;
-            let max = bound(
-                range.max.get_ref().0,
-                range.max.span(),
-                "network.latency.max",
-            )?;
-            if min > max {
-                let message = format!(
-                    "min ({}) is greater than max ({}); a latency range needs min <= max",
-                    format_duration(min),
-                    format_duration(max)
-                );
+    let periodic_bootstrap = match &raw.periodic_bootstrap {
+        None => default.periodic_bootstrap,
+        Some(value) => match value.get_ref() {
+            RawInterval::Off => None,
+            RawInterval::Every(DurationValue(d)) if d.is_zero() => {
                 return Err(source.error(
-                    Some(range.min.span()),
-                    Some("network.latency.min".to_owned()),
-                    message,
+                    Some(value.span()),
+                    Some(key("periodic_bootstrap")),
+                    r#"must be greater than 0s; write "off" to turn periodic bootstrap off"#,
                 ));
             }
-            Latency::Uniform { min, max }
-        }
+            RawInterval::Every(DurationValue(d)) => Some(*d),
+        },
     };
-    Ok(Network { latency })
+    Ok(Stack {
+        security: raw.security.map(Spanned::into_inner).unwrap_or_default(),
+        replication_factor: count(
+            &raw.replication_factor,
+            "replication_factor",
+            256,
+            "Kademlia's k",
+            default.replication_factor,
+        )?,
+        parallelism: count(
+            &raw.parallelism,
+            "parallelism",
+            64,
+            "Kademlia's alpha, requests in flight per query",
+            default.parallelism,
+        )?,
+        query_timeout: positive(&raw.query_timeout, "query_timeout", default.query_timeout)?,
+        periodic_bootstrap,
+        identify_interval: positive(
+            &raw.identify_interval,
+            "identify_interval",
+            default.identify_interval,
+        )?,
+        idle_timeout: raw
+            .idle_timeout
+            .map_or(default.idle_timeout, |value| value.get_ref().0),
+        connection_timeout: positive(
+            &raw.connection_timeout,
+            "connection_timeout",
+            default.connection_timeout,
+        )?,
+    })
 }
 
-fn resolve_joins(
-    raw: Option<Spanned<Vec<Spanned<RawJoin>>>>,
-    duration: Duration,
+/// A duration that must be greater than zero.
+pub(crate) fn positive_duration(
+    value: &Spanned<DurationValue>,
+    key: &str,
     source: &Source<'_>,
-) -> Result<Vec<Join>, ScenarioError> {
-    let Some(raw) = raw else {
+) -> Result<Duration, ScenarioError> {
+    let d = value.get_ref().0;
+    if d.is_zero() {
         return Err(source.error(
-            None,
-            Some("join".to_owned()),
-            "missing required key `join`: add at least one [[join]] section \
-             (e.g. [[join]] with count = 10)",
-        ));
-    };
-    if raw.get_ref().is_empty() {
-        return Err(source.error(
-            Some(raw.span()),
-            Some("join".to_owned()),
-            "needs at least one entry: the scenario has no nodes",
+            Some(value.span()),
+            Some(key.to_owned()),
+            "must be greater than 0s",
         ));
     }
-    let mut joins = Vec::with_capacity(raw.get_ref().len());
-    let mut total: u64 = 0;
-    for (index, entry) in raw.into_inner().into_iter().enumerate() {
-        let entry = entry.into_inner();
-        let key = |field: &str| format!("join[{index}].{field}");
-        let count = *entry.count.get_ref();
-        if count < 1 {
-            return Err(source.error(
-                Some(entry.count.span()),
-                Some(key("count")),
-                format!("must be at least 1, found {count}"),
-            ));
-        }
-        let count = u64::try_from(count).expect("count >= 1 was checked");
-        total = total.saturating_add(count);
-        if total > MAX_NODES as u64 {
-            let message = if total == count {
-                format!("{count} nodes is above the maximum of {MAX_NODES} per scenario")
-            } else {
-                format!(
-                    "brings the total node count to {total} ({count} here, {} in the \
-                     [[join]] entries before), above the maximum of {MAX_NODES} per scenario",
-                    total - count
-                )
-            };
-            return Err(source.error(Some(entry.count.span()), Some(key("count")), message));
-        }
-        let count = u32::try_from(count).expect("count <= MAX_NODES, which fits in u32");
-        let (at, over) = check_window(&entry.at, &entry.over, duration, &key, source)?;
-        joins.push(Join { at, count, over });
-    }
-    Ok(joins)
+    Ok(d)
 }
 
-/// The window of a workload, `[at, at + over]`, with both keys defaulting to 0s:
-/// it must start before the run ends (`at < duration`) and end by then
-/// (`at + over <= duration`). `key` spells the path of a field of this entry.
-pub(crate) fn check_window(
-    at: &Option<Spanned<DurationValue>>,
-    over: &Option<Spanned<DurationValue>>,
+/// A number written in the file: finite (TOML allows `nan` and `inf`) and
+/// accepted by `ok`; `allowed` says what is allowed, e.g. "a fraction in [0, 1]".
+pub(crate) fn number(
+    value: &Spanned<f64>,
+    key: &str,
+    allowed: &str,
+    ok: impl Fn(f64) -> bool,
+    source: &Source<'_>,
+) -> Result<f64, ScenarioError> {
+    let x = *value.get_ref();
+    if !(x.is_finite() && ok(x)) {
+        // Spell the non-finite values as TOML does.
+        let found = if x.is_nan() {
+            "nan".to_owned()
+        } else if x.is_infinite() {
+            if x > 0.0 { "inf" } else { "-inf" }.to_owned()
+        } else {
+            x.to_string()
+        };
+        return Err(source.error(
+            Some(value.span()),
+            Some(key.to_owned()),
+            format!("must be {allowed}, found {found}"),
+        ));
+    }
+    Ok(x)
+}
+
+/// The start of a workload or event, `at` (default 0s): before the end of the
+/// run. `what` ends the message, e.g. "a workload must start before the run ends".
+pub(crate) fn check_at(
+    at: Option<&Spanned<DurationValue>>,
+    duration: Duration,
+    what: &str,
+    key: &str,
+    source: &Source<'_>,
+) -> Result<Duration, ScenarioError> {
+    let Some(at) = at else {
+        return Ok(Duration::ZERO);
+    };
+    let value = at.get_ref().0;
+    if value >= duration {
+        let message = format!(
+            "{} is not before the end of the scenario (duration = {}); {what}",
+            format_duration(value),
+            format_duration(duration)
+        );
+        return Err(source.error(Some(at.span()), Some(key.to_owned()), message));
+    }
+    Ok(value)
+}
+
+/// What a workload's length is when its key is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LengthDefault {
+    /// `over` of `[[join]]`: 0s, everything at `at`; a written 0s is allowed.
+    Zero,
+    /// `for` of `[[churn]]` and `[[lookups]]`: until the end of the run; a
+    /// written length must be `> 0`.
+    UntilEnd,
+}
+
+/// The length of a workload starting at `at` (already checked to be before the
+/// end), written under `name` (`over` or `for`): it must not run past the end
+/// of the run. `key` spells the path of a field of this entry.
+pub(crate) fn check_length(
+    at: Duration,
+    length: Option<&Spanned<DurationValue>>,
+    name: &str,
+    default: LengthDefault,
     duration: Duration,
     key: &dyn Fn(&str) -> String,
     source: &Source<'_>,
-) -> Result<(Duration, Duration), ScenarioError> {
-    let at_value = at.as_ref().map_or(Duration::ZERO, |at| at.get_ref().0);
-    let over_value = over
-        .as_ref()
-        .map_or(Duration::ZERO, |over| over.get_ref().0);
-    if let Some(at) = at
-        && at_value >= duration
-    {
-        let message = format!(
-            "{} is not before the end of the scenario (duration = {}); \
-             a workload must start before the run ends",
-            format_duration(at_value),
-            format_duration(duration)
-        );
-        return Err(source.error(Some(at.span()), Some(key("at")), message));
-    }
-    let end = at_value.checked_add(over_value);
-    if let Some(over) = over
-        && end.is_none_or(|end| end > duration)
-    {
+) -> Result<Duration, ScenarioError> {
+    let Some(length) = length else {
+        return Ok(match default {
+            LengthDefault::Zero => Duration::ZERO,
+            LengthDefault::UntilEnd => duration - at,
+        });
+    };
+    let value = match default {
+        LengthDefault::Zero => length.get_ref().0,
+        LengthDefault::UntilEnd => positive_duration(length, &key(name), source)?,
+    };
+    let end = at.checked_add(value);
+    if end.is_none_or(|end| end > duration) {
         let end = end.map_or_else(|| "beyond any time".to_owned(), format_duration);
         let message = format!(
-            "the workload would end at {end} (at = {} plus over = {}), after the end of \
-             the scenario (duration = {}); at + over must be at most the duration",
-            format_duration(at_value),
-            format_duration(over_value),
+            "the workload would end at {end} (at = {} plus {name} = {}), after the end of \
+             the scenario (duration = {}); at + {name} must be at most the duration",
+            format_duration(at),
+            format_duration(value),
             format_duration(duration)
         );
-        return Err(source.error(Some(over.span()), Some(key("over")), message));
+        return Err(source.error(Some(length.span()), Some(key(name)), message));
     }
-    Ok((at_value, over_value))
+    Ok(value)
 }
