@@ -96,6 +96,8 @@ pub struct Scheduler {
     generations: Vec<u64>,
     free: Vec<usize>,
     ready: Arc<Mutex<Vec<Ticket>>>,
+    /// The slot of each node's swarm task, by node index.
+    node_slots: Vec<Option<usize>>,
     spawned: Arc<Mutex<Vec<(NodeId, BoxFuture)>>>,
     rng: ChaCha12Rng,
     stats: SchedulerStats,
@@ -109,6 +111,7 @@ impl Scheduler {
             generations: Vec::new(),
             free: Vec::new(),
             ready: Arc::new(Mutex::new(Vec::new())),
+            node_slots: Vec::new(),
             spawned: Arc::new(Mutex::new(Vec::new())),
             rng,
             stats: SchedulerStats::default(),
@@ -125,16 +128,32 @@ impl Scheduler {
 
     /// Adds node `owner`'s swarm as a task; it is polled in the next round.
     pub fn add_node(&mut self, owner: NodeId) {
-        self.insert(owner, Kind::Node);
+        let slot = self.insert(owner, Kind::Node);
+        let i = owner as usize;
+        if self.node_slots.len() <= i {
+            self.node_slots.resize(i + 1, None);
+        }
+        self.node_slots[i] = Some(slot);
+    }
+
+    /// Makes node `owner`'s swarm ready, e.g. after the harness called into
+    /// its behaviour from outside a poll (which registers no wake-up).
+    pub fn wake_node(&self, owner: NodeId) {
+        let slot = self.node_slots.get(owner as usize).copied().flatten();
+        if let Some(task) = slot.and_then(|s| self.slots[s].as_ref()) {
+            task.waker.wake_by_ref();
+        }
     }
 
     /// Adds a future owned by node `owner`; it is polled in the next round.
     pub fn spawn(&mut self, owner: NodeId, future: impl Future<Output = ()> + Send + 'static) {
-        self.insert(owner, Kind::Future(Box::pin(future)));
+        let _ = self.insert(owner, Kind::Future(Box::pin(future)));
     }
 
     /// Drops every task of node `owner` (its swarm and its connections).
     pub fn remove_owner(&mut self, owner: NodeId) {
+        // Tasks spawned but not adopted yet belong to the owner too.
+        self.adopt_spawned();
         for slot in 0..self.slots.len() {
             if self.slots[slot].as_ref().is_some_and(|t| t.owner == owner) {
                 self.remove(slot);
@@ -196,11 +215,11 @@ impl Scheduler {
     fn adopt_spawned(&mut self) {
         let spawned = std::mem::take(&mut *self.spawned.lock().expect("spawn queue lock"));
         for (owner, future) in spawned {
-            self.insert(owner, Kind::Future(future));
+            let _ = self.insert(owner, Kind::Future(future));
         }
     }
 
-    fn insert(&mut self, owner: NodeId, kind: Kind) {
+    fn insert(&mut self, owner: NodeId, kind: Kind) -> usize {
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.generations.push(0);
@@ -215,10 +234,14 @@ impl Scheduler {
         self.slots[slot] = Some(Task { owner, kind, waker });
         self.stats.spawned += 1;
         self.stats.live += 1;
+        slot
     }
 
     fn remove(&mut self, slot: usize) {
-        if self.slots[slot].take().is_some() {
+        if let Some(task) = self.slots[slot].take() {
+            if matches!(task.kind, Kind::Node) {
+                self.node_slots[task.owner as usize] = None;
+            }
             self.generations[slot] += 1;
             self.free.push(slot);
             self.stats.live -= 1;

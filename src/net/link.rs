@@ -3,8 +3,9 @@
 //! Bytes written at virtual time `t` become readable on the other side at
 //! `t + latency`, in order (a later write never overtakes an earlier one).
 //! Closing or dropping a side delivers end-of-file to the other side after
-//! the same latency. There is no bandwidth limit and no loss yet: yamux's
-//! flow control bounds what is in flight.
+//! the same latency. There is no bandwidth limit: yamux's flow control
+//! bounds what is in flight. Crashes and partitions come from the
+//! [`Fabric`], asked at every write and close.
 
 use std::collections::VecDeque;
 use std::io;
@@ -15,6 +16,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures::io::{AsyncRead, AsyncWrite};
+
+use super::fabric::{End, Fabric, Path};
 
 /// Traffic counters shared by every link of a network.
 #[derive(Debug, Default)]
@@ -38,6 +41,8 @@ struct PipeState {
     read_pos: usize,
     /// When the writer's end-of-file reaches the reader.
     fin_at: Option<Duration>,
+    /// The writer closed its side (the close may never arrive).
+    closed: bool,
     /// Arrival time of the last chunk, to keep arrivals in order.
     last_arrival: Duration,
     reader_waker: Option<Waker>,
@@ -77,33 +82,64 @@ pub struct SimStream {
     rx: Arc<Pipe>,
     latency: Duration,
     counters: Arc<Counters>,
+    fabric: Arc<Fabric>,
+    me: End,
+    peer: End,
 }
 
-/// A connected pair of streams with one-way latency `latency`.
-pub fn pair(latency: Duration, counters: Arc<Counters>) -> (SimStream, SimStream) {
+/// A connected pair of streams between `a` and `b` with one-way latency
+/// `latency`.
+pub(crate) fn pair(
+    latency: Duration,
+    counters: Arc<Counters>,
+    fabric: Arc<Fabric>,
+    a: End,
+    b: End,
+) -> (SimStream, SimStream) {
     let a_to_b = Arc::new(Pipe::default());
     let b_to_a = Arc::new(Pipe::default());
-    let a = SimStream {
+    let a_end = SimStream {
         tx: a_to_b.clone(),
         rx: b_to_a.clone(),
         latency,
         counters: counters.clone(),
+        fabric: fabric.clone(),
+        me: a,
+        peer: b,
     };
-    let b = SimStream {
+    let b_end = SimStream {
         tx: b_to_a,
         rx: a_to_b,
         latency,
         counters,
+        fabric,
+        me: b,
+        peer: a,
     };
-    (a, b)
+    (a_end, b_end)
 }
 
 impl SimStream {
+    /// When something sent now reaches the peer, if ever; `Err` for a reset.
+    fn arrival(&self, now: Duration, last: Duration) -> io::Result<Option<Duration>> {
+        let from = match self.fabric.path(self.me, self.peer) {
+            Path::Open => now,
+            Path::HeldUntil(heal) => heal.max(now),
+            Path::BlackHole => return Ok(None),
+            Path::Reset => return Err(io::ErrorKind::ConnectionReset.into()),
+        };
+        Ok(Some((from + self.latency).max(last)))
+    }
+
     fn close_tx(&self) {
         let now = sim_runtime::now();
         let mut st = self.tx.lock();
-        if st.fin_at.is_none() {
-            let at = (now + self.latency).max(st.last_arrival);
+        if !st.closed {
+            st.closed = true;
+            // A crashed sender or a restarted receiver sends no close.
+            let Ok(Some(at)) = self.arrival(now, st.last_arrival) else {
+                return;
+            };
             st.fin_at = Some(at);
             st.schedule_wake(at, now);
         }
@@ -166,15 +202,20 @@ impl AsyncWrite for SimStream {
     ) -> Poll<io::Result<usize>> {
         let now = sim_runtime::now();
         let mut st = self.tx.lock();
-        if st.fin_at.is_some() {
+        if st.closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
+        let arrive = match self.arrival(now, st.last_arrival) {
+            Ok(Some(at)) => at,
+            // Into a black hole: accepted, never delivered.
+            Ok(None) => return Poll::Ready(Ok(buf.len())),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         if st.reader_gone || buf.is_empty() {
             return Poll::Ready(Ok(buf.len()));
         }
         self.counters.bytes.fetch_add(buf.len() as u64, Relaxed);
         self.counters.writes.fetch_add(1, Relaxed);
-        let arrive = (now + self.latency).max(st.last_arrival);
         st.last_arrival = arrive;
         match st.chunks.back_mut() {
             // Same arrival time: extend the last chunk instead of queueing.

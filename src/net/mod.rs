@@ -15,6 +15,8 @@
 //! dialer holds the connection one round trip after it dialed. A dial to a
 //! port nobody listens on fails as refused after one round trip.
 
+mod fabric;
+mod latency;
 mod link;
 mod transport;
 
@@ -27,11 +29,12 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
+pub use fabric::GroupFn;
+use fabric::{Fabric, Path};
+pub use latency::LatencyModel;
 pub use link::{Counters, SimStream};
 pub use transport::{NetError, SimTransport};
 
-use crate::rng;
-use crate::scenario::Latency;
 use crate::scheduler::NodeId;
 
 /// Node `i` listens on `/memory/<LISTEN_PORT_BASE + i>`.
@@ -49,36 +52,6 @@ pub fn node_of_port(port: u64) -> Option<NodeId> {
     port.checked_sub(LISTEN_PORT_BASE)
         .filter(|_| port < EPHEMERAL_PORT_BASE)
         .and_then(|i| NodeId::try_from(i).ok())
-}
-
-/// Per-link one-way latency, fixed for the whole run.
-#[derive(Debug, Clone)]
-pub struct LatencyModel {
-    seed: u64,
-    latency: Latency,
-}
-
-impl LatencyModel {
-    /// The model of scenario setting `latency` under run seed `seed`.
-    pub fn new(seed: u64, latency: Latency) -> Self {
-        LatencyModel { seed, latency }
-    }
-
-    /// One-way latency between `a` and `b` (symmetric; `None` stands for an
-    /// address that belongs to no node).
-    pub fn one_way(&self, a: NodeId, b: Option<NodeId>) -> Duration {
-        match self.latency {
-            Latency::Constant(d) => d,
-            Latency::Uniform { min, max } => {
-                let b = b.unwrap_or(NodeId::MAX);
-                let (lo, hi) = (a.min(b), a.max(b));
-                let link = (u64::from(lo) << 32) | u64::from(hi);
-                let span = (max - min).as_nanos() as u64 + 1;
-                let x = rng::derive_u64(self.seed, "link-latency", link);
-                min + Duration::from_nanos(rng::below(x, span))
-            }
-        }
-    }
 }
 
 struct Listener {
@@ -113,6 +86,16 @@ pub struct NetStats {
 pub struct Network {
     state: Arc<Mutex<State>>,
     counters: Arc<Counters>,
+    fabric: Arc<Fabric>,
+}
+
+/// What becomes of a dialer's SYN sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syn {
+    /// It reaches the port's host after this long.
+    Arrives(Duration),
+    /// It is lost (the host crashed); the dial hangs until its timeout.
+    Lost,
 }
 
 impl Network {
@@ -127,6 +110,49 @@ impl Network {
                 refused: 0,
             })),
             counters: Arc::new(Counters::default()),
+            fabric: Arc::new(Fabric::default()),
+        }
+    }
+
+    /// `node` crashes: call before its swarm is dropped, so that its
+    /// connections black-hole instead of closing.
+    pub fn crash(&self, node: NodeId) {
+        self.fabric.crash(node);
+    }
+
+    /// `node` (re)starts. A crashed node's old connections are reset from now on.
+    pub fn revive(&self, node: NodeId) {
+        self.fabric.revive(node);
+    }
+
+    /// Starts a partition healing at `until`; `group_of` gives each node's group.
+    pub fn split(&self, until: Duration, group_of: GroupFn) {
+        self.fabric.split(until, group_of);
+    }
+
+    /// Heals the current partition.
+    pub fn heal(&self) {
+        self.fabric.heal();
+    }
+
+    /// The fate of a SYN from `node` to `port` sent now.
+    pub(crate) fn syn(&self, node: NodeId, port: u64) -> Syn {
+        let latency = self.latency_to_port(node, port);
+        let Some(host) = node_of_port(port) else {
+            return Syn::Arrives(latency);
+        };
+        if self.fabric.is_crashed(host) {
+            return Syn::Lost;
+        }
+        match self
+            .fabric
+            .path(self.fabric.end(node), self.fabric.end(host))
+        {
+            Path::HeldUntil(heal) => {
+                Syn::Arrives(heal.saturating_sub(sim_runtime::now()) + latency)
+            }
+            Path::BlackHole | Path::Reset => Syn::Lost,
+            Path::Open => Syn::Arrives(latency),
         }
     }
 
@@ -191,7 +217,13 @@ impl Network {
             return None;
         };
         let latency = model.one_way(dialer, Some(listener.node));
-        let (dialer_end, listener_end) = link::pair(latency, self.counters.clone());
+        let (dialer_end, listener_end) = link::pair(
+            latency,
+            self.counters.clone(),
+            self.fabric.clone(),
+            self.fabric.end(dialer),
+            self.fabric.end(listener.node),
+        );
         listener.incoming.push_back((listener_end, *next_ephemeral));
         *next_ephemeral += 1;
         *connections += 1;
@@ -216,3 +248,5 @@ impl Network {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_faults;

@@ -11,6 +11,8 @@ use libp2p::core::transport::{DialOpts, ListenerId, PortUse, Transport, Transpor
 use sim_runtime::Clock;
 
 use super::*;
+use crate::rng;
+use crate::scenario::Latency;
 use crate::scheduler::{NodeDriver, Scheduler};
 
 struct NoNodes;
@@ -136,7 +138,19 @@ fn dial_without_listener_is_refused_after_a_round_trip() {
 fn later_writes_never_overtake_earlier_ones() {
     let clock = Clock::new([3; 32]);
     let _guard = clock.install();
-    let (mut a, mut b) = link::pair(ms(40), Arc::default());
+    let (mut a, mut b) = link::pair(
+        ms(40),
+        Arc::default(),
+        Arc::default(),
+        fabric::End {
+            node: 0,
+            incarnation: 0,
+        },
+        fabric::End {
+            node: 1,
+            incarnation: 0,
+        },
+    );
     let mut sched = Scheduler::new(rng::stream(1, "scheduler", 0));
     let log: Log = Arc::default();
     sched.spawn(0, async move {

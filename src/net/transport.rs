@@ -9,7 +9,7 @@ use libp2p::Multiaddr;
 use libp2p::core::transport::{DialOpts, ListenerId, Transport, TransportError, TransportEvent};
 use libp2p::multiaddr::Protocol;
 
-use super::{Network, SimStream};
+use super::{Network, SimStream, Syn};
 use crate::scheduler::NodeId;
 
 /// Why a simulated dial or listen failed.
@@ -53,6 +53,15 @@ fn memory_port(addr: &Multiaddr) -> Option<u64> {
 
 fn memory_addr(port: u64) -> Multiaddr {
     Multiaddr::empty().with(Protocol::Memory(port))
+}
+
+impl Drop for SimTransport {
+    /// A node that goes away stops listening.
+    fn drop(&mut self) {
+        if let Some((_, port)) = self.listener.take() {
+            self.net.unlisten(port);
+        }
+    }
 }
 
 impl Transport for SimTransport {
@@ -106,9 +115,17 @@ impl Transport for SimTransport {
         };
         let (net, node) = (self.net.clone(), self.node);
         let latency = net.latency_to_port(node, port);
+        let syn = net.syn(node, port);
         Ok(Box::pin(async move {
-            // SYN on its way.
-            sim_runtime::Delay::new(latency).await;
+            // SYN on its way; a lost one leaves the dial to its timeout.
+            match syn {
+                Syn::Arrives(after) => sim_runtime::Delay::new(after).await,
+                Syn::Lost => futures::future::pending::<()>().await,
+            }
+            if net.syn(node, port) == Syn::Lost {
+                // The host crashed while the SYN travelled.
+                futures::future::pending::<()>().await;
+            }
             let stream = net.connect(node, port);
             // SYN-ACK (or the refusal) on its way back.
             sim_runtime::Delay::new(latency).await;

@@ -1,0 +1,81 @@
+//! The latency model: per-link one-way latency and the region of each node,
+//! both pure functions of the run's seed and the node indices.
+
+use std::time::Duration;
+
+use crate::rng;
+use crate::scenario::{Latency, Network as NetworkConfig};
+use crate::scheduler::NodeId;
+
+/// Per-link one-way latency, fixed for the whole run.
+#[derive(Debug, Clone)]
+pub struct LatencyModel {
+    seed: u64,
+    config: NetworkConfig,
+    /// Cumulative region shares, for placing nodes.
+    cumulative: Vec<f64>,
+}
+
+impl LatencyModel {
+    /// A flat network whose links all follow `latency`, under seed `seed`.
+    pub fn new(seed: u64, latency: Latency) -> Self {
+        Self::from_config(
+            seed,
+            &NetworkConfig {
+                latency,
+                ..NetworkConfig::default()
+            },
+        )
+    }
+
+    /// The model of the scenario's `[network]` under run seed `seed`.
+    pub fn from_config(seed: u64, config: &NetworkConfig) -> Self {
+        let mut acc = 0.0;
+        let cumulative = config
+            .regions
+            .iter()
+            .map(|r| {
+                acc += r.share;
+                acc
+            })
+            .collect();
+        LatencyModel {
+            seed,
+            config: config.clone(),
+            cumulative,
+        }
+    }
+
+    /// The region of `node` (an index into the scenario's regions), `None`
+    /// in a flat network. Drawn once per node from the seed, with the
+    /// regions' shares as probabilities.
+    pub fn region_of(&self, node: NodeId) -> Option<usize> {
+        if self.cumulative.is_empty() {
+            return None;
+        }
+        let x = rng::derive_u64(self.seed, "region", u64::from(node));
+        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let i = self.cumulative.iter().position(|c| u < *c);
+        Some(i.unwrap_or(self.cumulative.len() - 1))
+    }
+
+    /// One-way latency between `a` and `b` (symmetric; `None` stands for an
+    /// address that belongs to no node).
+    pub fn one_way(&self, a: NodeId, b: Option<NodeId>) -> Duration {
+        let b = b.unwrap_or(NodeId::MAX);
+        let latency = match (self.region_of(a), self.region_of(b)) {
+            (Some(ra), Some(rb)) => self.config.region_latency(ra, rb),
+            _ => &self.config.latency,
+        };
+        match *latency {
+            Latency::Constant(d) => d,
+            Latency::Uniform { min, max } => {
+                let (lo, hi) = (a.min(b), a.max(b));
+                let link = (u64::from(lo) << 32) | u64::from(hi);
+                let span = (max - min).as_nanos() as u64 + 1;
+                let x = rng::derive_u64(self.seed, "link-latency", link);
+                min + Duration::from_nanos(rng::below(x, span))
+            }
+        }
+    }
+}
