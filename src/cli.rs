@@ -35,6 +35,12 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Validate a scenario without running it, and print it resolved (every
+    /// default filled in) as TOML.
+    Check {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+    },
 }
 
 /// Exit code for a scenario file that cannot be used (as for usage errors).
@@ -50,6 +56,24 @@ pub fn main() -> ExitCode {
             out,
             quiet,
         } => run(&scenario, seed, out, quiet),
+        Command::Check { scenario } => check(&scenario),
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    match Scenario::load(path) {
+        Ok(s) => {
+            println!(
+                "# {}: valid; resolved with every default filled in",
+                path.display()
+            );
+            print!("{}", s.to_toml());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
     }
 }
 
@@ -130,7 +154,7 @@ fn print_summary(report: &RunReport, wall: Duration) {
     println!("wall       {:.2} s", wall.as_secs_f64());
     println!("speed      {ratio:.1}x real time (virtual / wall)");
     println!(
-        "bootstrap  {}/{} nodes finished their first bootstrap ({} ok); after join: p50 {}, p90 {}, max {}",
+        "bootstrap  {}/{} joins finished their first bootstrap ({} ok); after join: p50 {}, p90 {}, max {}",
         s.bootstrapped,
         s.nodes,
         s.bootstrapped_ok,
@@ -138,6 +162,21 @@ fn print_summary(report: &RunReport, wall: Duration) {
         opt(s.bootstrap_p90),
         opt(s.bootstrap_max)
     );
+    if report.departures.graceful + report.departures.crashes > 0 {
+        println!(
+            "churn      {} graceful departures, {} crashes",
+            report.departures.graceful, report.departures.crashes
+        );
+    }
+    if !report.lookups.is_empty() || report.lookups_abandoned > 0 {
+        let ok = report.lookups.iter().filter(|l| l.ok).count();
+        println!(
+            "lookups    {} finished ({} ok), {} abandoned by departing nodes",
+            report.lookups.len(),
+            ok,
+            report.lookups_abandoned
+        );
+    }
     println!(
         "tables     {:.1} routing-table entries and {:.1} connected peers per node at the end",
         s.mean_entries_end, s.mean_connected_end

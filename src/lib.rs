@@ -33,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod dist;
 pub mod metrics;
 pub mod net;
 pub mod node;

@@ -6,6 +6,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::StreamExt;
+use std::num::NonZeroUsize;
+
+use libp2p::core::transport::timeout::TransportTimeout;
 use libp2p::core::{Transport, upgrade};
 use libp2p::identity::Keypair;
 use libp2p::kad::store::MemoryStore;
@@ -57,6 +60,29 @@ pub struct TableStats {
     pub connected_peers: usize,
 }
 
+/// A finished `get_closest_peers` lookup started by the lookup workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupOutcome {
+    /// The node that ran it.
+    pub node: NodeId,
+    /// The key looked up.
+    pub key: PeerId,
+    /// Virtual time it started.
+    pub started: Duration,
+    /// Virtual time it reported its last step.
+    pub finished: Duration,
+    /// Whether Kademlia reported `Ok` (rather than a timeout).
+    pub ok: bool,
+    /// The peers it returned, closest first.
+    pub peers: Vec<PeerId>,
+    /// Requests sent, answered, and failed, as Kademlia counts them.
+    pub requests: u32,
+    /// Requests that got an answer.
+    pub successes: u32,
+    /// Requests that failed or timed out.
+    pub failures: u32,
+}
+
 /// A node of the simulation.
 pub struct Node {
     /// Index in the simulation (0 is the bootstrap node).
@@ -69,7 +95,29 @@ pub struct Node {
     pub joined_at: Duration,
     /// Its first bootstrap query's end, once reported.
     pub first_bootstrap: Option<BootstrapOutcome>,
+    /// Lookups that finished since the simulation last took them.
+    pub finished_lookups: Vec<LookupOutcome>,
+    /// Lookups in flight: query, key, start.
+    lookups: Vec<(kad::QueryId, PeerId, Duration)>,
     swarm: Swarm<Behaviour>,
+}
+
+/// Kademlia as configured by the scenario's stack, in server mode.
+fn kademlia(peer_id: PeerId, stack: &Stack) -> kad::Behaviour<MemoryStore> {
+    let k = NonZeroUsize::new(usize::from(stack.replication_factor))
+        .expect("validation keeps replication_factor >= 1");
+    let alpha = NonZeroUsize::new(usize::from(stack.parallelism))
+        .expect("validation keeps parallelism >= 1");
+    let mut config = kad::Config::new(kad::PROTOCOL_NAME);
+    config
+        .set_replication_factor(k)
+        .set_kbucket_size(k)
+        .set_parallelism(alpha)
+        .set_query_timeout(stack.query_timeout)
+        .set_periodic_bootstrap_interval(stack.periodic_bootstrap);
+    let mut kad = kad::Behaviour::with_config(peer_id, MemoryStore::new(peer_id), config);
+    kad.set_mode(Some(kad::Mode::Server));
+    kad
 }
 
 /// The ed25519 identity of node `index` under run seed `seed`.
@@ -92,7 +140,7 @@ impl Node {
         let key = identity(seed, index);
         let peer_id = key.public().to_peer_id();
         let base = net.transport(index).upgrade(upgrade::Version::V1);
-        let transport = match stack.security {
+        let upgraded = match stack.security {
             Security::Noise => base
                 .authenticate(noise::Config::new(&key).expect("ed25519 keys sign Noise keys"))
                 .multiplex(yamux::Config::default())
@@ -102,21 +150,18 @@ impl Node {
                 .multiplex(yamux::Config::default())
                 .boxed(),
         };
-        let mut kad = kad::Behaviour::with_config(
-            peer_id,
-            MemoryStore::new(peer_id),
-            kad::Config::new(kad::PROTOCOL_NAME),
-        );
-        kad.set_mode(Some(kad::Mode::Server));
+        // As libp2p's SwarmBuilder does: the whole dial and upgrade is bounded.
+        let transport = TransportTimeout::new(upgraded, stack.connection_timeout).boxed();
         let behaviour = Behaviour {
-            kad,
-            identify: identify::Behaviour::new(identify::Config::new(
-                IDENTIFY_PROTOCOL.to_string(),
-                key.public(),
-            )),
+            kad: kademlia(peer_id, stack),
+            identify: identify::Behaviour::new(
+                identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
+                    .with_interval(stack.identify_interval),
+            ),
             ping: ping::Behaviour::default(),
         };
-        let config = libp2p::swarm::Config::with_executor(executor);
+        let config = libp2p::swarm::Config::with_executor(executor)
+            .with_idle_connection_timeout(stack.idle_timeout);
         let mut swarm = Swarm::new(transport, behaviour, peer_id, config);
         let addr = net::listen_addr(index);
         swarm
@@ -128,6 +173,8 @@ impl Node {
             addr,
             joined_at: now,
             first_bootstrap: None,
+            finished_lookups: Vec::new(),
+            lookups: Vec::new(),
             swarm,
         }
     }
@@ -145,6 +192,17 @@ impl Node {
             .build();
         // A dial error is reported again as a swarm event; nothing to do.
         let _ = self.swarm.dial(opts);
+    }
+
+    /// Lookups started and not finished.
+    pub fn lookups_in_flight(&self) -> usize {
+        self.lookups.len()
+    }
+
+    /// Starts a lookup (`get_closest_peers`) for `key` at virtual time `now`.
+    pub fn start_lookup(&mut self, key: PeerId, now: Duration) {
+        let id = self.swarm.behaviour_mut().kad.get_closest_peers(key);
+        self.lookups.push((id, key, now));
     }
 
     /// Polls the swarm, handling up to `EVENTS_PER_POLL` events; `now` is
@@ -170,6 +228,32 @@ impl Node {
                 for addr in info.listen_addrs {
                     kad.add_address(&peer_id, addr);
                 }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetClosestPeers(result),
+                stats,
+                step,
+            })) if step.last => {
+                let Some(i) = self.lookups.iter().position(|l| l.0 == id) else {
+                    return;
+                };
+                let (_, key, started) = self.lookups.swap_remove(i);
+                let (ok, peers) = match result {
+                    Ok(ok) => (true, ok.peers),
+                    Err(kad::GetClosestPeersError::Timeout { peers, .. }) => (false, peers),
+                };
+                self.finished_lookups.push(LookupOutcome {
+                    node: self.index,
+                    key,
+                    started,
+                    finished: now,
+                    ok,
+                    peers: peers.into_iter().map(|p| p.peer_id).collect(),
+                    requests: stats.num_requests(),
+                    successes: stats.num_successes(),
+                    failures: stats.num_failures(),
+                });
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
                 result: kad::QueryResult::Bootstrap(result),

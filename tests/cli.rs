@@ -36,7 +36,12 @@ fn run_ok(scenario: &str, seed: &str, out: &Path) -> String {
     stdout
 }
 
-const FILES: [&str; 3] = ["discovery.csv", "routing_table.csv", "summary.csv"];
+const FILES: [&str; 4] = [
+    "discovery.csv",
+    "routing_table.csv",
+    "lookups.csv",
+    "summary.csv",
+];
 
 fn read(dir: &Path, file: &str) -> Vec<u8> {
     std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
@@ -78,6 +83,11 @@ fn same_seed_writes_identical_files_in_separate_processes() {
     same_seed_same_bytes("tests/scenarios/small.toml", "small");
 }
 
+#[test]
+fn churn_partition_and_lookups_are_deterministic_too() {
+    same_seed_same_bytes("tests/scenarios/churn-small.toml", "churn-small");
+}
+
 /// The acceptance check on the full bootstrap scenario (200 nodes, 10
 /// simulated minutes): slow, so not in the default suite.
 #[test]
@@ -98,16 +108,17 @@ fn results_describe_every_node() {
     let mut joins = Vec::new();
     for row in &rows[1..] {
         let f: Vec<&str> = row.split(',').collect();
-        assert_eq!(f.len(), 8, "{row}");
+        assert_eq!(f.len(), 9, "{row}");
+        assert_eq!(f[3], "", "nobody leaves in this scenario: {row}");
         let join: u64 = f[2].parse().unwrap();
         assert!(join <= 20_000, "joins spread over the first 20 s: {row}");
         joins.push(join);
         assert_eq!(
-            f[4], "true",
+            f[5], "true",
             "first bootstrap must succeed in a healthy network: {row}"
         );
         assert!(
-            f[5].parse::<u32>().unwrap() > 0,
+            f[6].parse::<u32>().unwrap() > 0,
             "routing table empty: {row}"
         );
     }

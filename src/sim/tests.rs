@@ -1,0 +1,165 @@
+//! Whole runs of small scenarios built in code: what each workload does to
+//! the network, checked on the run's report.
+
+use std::time::Duration;
+
+use super::run;
+use crate::metrics::RunReport;
+use crate::scenario::{
+    Churn, Departure, Join, Leave, LeaveWho, Lookups, Partition, Ratio, Rejoin, Scenario, Security,
+    Split, Stack, TimeDistribution,
+};
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// `nodes` plaintext nodes joining over 10 s; the run lasts `duration`.
+fn base(nodes: u32, duration: Duration) -> Scenario {
+    Scenario {
+        name: "test".into(),
+        description: String::new(),
+        seed: 1,
+        duration,
+        sample_interval: secs(30),
+        stack: Stack {
+            security: Security::Plaintext,
+            ..Stack::default()
+        },
+        network: Default::default(),
+        joins: vec![Join {
+            at: Duration::ZERO,
+            count: nodes,
+            over: secs(10),
+            arrival: Default::default(),
+        }],
+        churn: vec![],
+        leaves: vec![],
+        partitions: vec![],
+        lookups: vec![],
+    }
+}
+
+fn go(s: &Scenario) -> RunReport {
+    run(s, 3, None).expect("the run succeeds")
+}
+
+#[test]
+fn churn_takes_nodes_away_and_brings_them_back_with_the_same_identity() {
+    let mut s = base(20, secs(120));
+    s.churn.push(Churn {
+        at: secs(30),
+        length: secs(90),
+        population: None,
+        session: TimeDistribution::Constant(secs(20)),
+        offline: Some(TimeDistribution::Constant(secs(15))),
+        crash: Ratio(0.5),
+        rejoin: Rejoin::Same,
+    });
+    let r = go(&s);
+    // 19 churned nodes: sessions end at 50 s and 85 s (and 120 s, the
+    // end, which does not count), each followed by a return 15 s later.
+    assert_eq!(r.departures.graceful + r.departures.crashes, 38);
+    assert!(
+        r.departures.crashes > 5 && r.departures.graceful > 5,
+        "{:?}",
+        r.departures
+    );
+    assert_eq!(r.nodes.len(), 20 + 38, "one session per join");
+    let rejoined: Vec<_> = r.nodes.iter().filter(|n| n.joined_at == secs(65)).collect();
+    assert_eq!(rejoined.len(), 19);
+    for n in rejoined {
+        let first = r.nodes.iter().find(|m| m.index == n.index).unwrap();
+        assert_eq!(first.peer_id, n.peer_id, "same identity on rejoin");
+        assert!(
+            n.first_bootstrap.is_some_and(|b| b.ok),
+            "rejoined node bootstraps"
+        );
+    }
+    let live = r.nodes.iter().filter(|n| n.left_at.is_none()).count();
+    assert_eq!(live, 20);
+}
+
+#[test]
+fn rejoining_with_a_new_identity_creates_new_nodes() {
+    let mut s = base(10, secs(60));
+    s.churn.push(Churn {
+        at: secs(20),
+        length: secs(40),
+        population: Some(12),
+        session: TimeDistribution::Constant(secs(15)),
+        offline: Some(TimeDistribution::Constant(secs(5))),
+        crash: Ratio(0.0),
+        rejoin: Rejoin::New,
+    });
+    let r = go(&s);
+    // The pool of 12 takes the 9 live non-bootstrap nodes and 3 new ones.
+    let indices: std::collections::BTreeSet<u32> = r.nodes.iter().map(|n| n.index).collect();
+    assert_eq!(r.departures.crashes, 0);
+    assert_eq!(r.departures.graceful, 24, "12 leave at 35 s and 12 at 55 s");
+    assert_eq!(indices.len(), 10 + 3 + 24);
+    let peers: std::collections::BTreeSet<_> = r.nodes.iter().map(|n| n.peer_id).collect();
+    assert_eq!(
+        peers.len(),
+        indices.len(),
+        "every new node has its own identity"
+    );
+}
+
+#[test]
+fn a_graceful_leave_is_refused_and_a_crash_is_not() {
+    let leave = |mode| {
+        let mut s = base(15, secs(90));
+        s.leaves.push(Leave {
+            at: secs(30),
+            who: LeaveWho::Count(5),
+            mode,
+        });
+        s.lookups.push(Lookups {
+            at: secs(35),
+            length: secs(55),
+            rate: 1.0,
+        });
+        go(&s)
+    };
+    let graceful = leave(Departure::Graceful);
+    let crash = leave(Departure::Crash);
+    assert_eq!(graceful.departures.graceful, 5);
+    assert_eq!(crash.departures.crashes, 5);
+    // Lookups keep trying the departed peers' addresses: refused at once
+    // after a graceful leave, unanswered (until the connection timeout)
+    // after a crash.
+    assert!(graceful.network.refused > 0, "{:?}", graceful.network);
+    assert_eq!(crash.network.refused, 0, "{:?}", crash.network);
+}
+
+#[test]
+fn a_partition_stops_traffic_between_groups_until_it_heals() {
+    let mut s = base(16, secs(150));
+    s.partitions.push(Partition {
+        at: secs(30),
+        length: secs(60),
+        split: Split::Fractions(vec![0.5, 0.5]),
+    });
+    s.lookups.push(Lookups {
+        at: secs(30),
+        length: secs(120),
+        rate: 1.0,
+    });
+    let r = go(&s);
+    let during = |l: &&crate::node::LookupOutcome| l.started >= secs(35) && l.finished < secs(90);
+    let after = |l: &&crate::node::LookupOutcome| l.started >= secs(100);
+    let ok_rate = |f: &dyn Fn(&&crate::node::LookupOutcome) -> bool| {
+        let v: Vec<_> = r.lookups.iter().filter(|l| f(l)).collect();
+        let failures: u32 = v.iter().map(|l| l.failures).sum();
+        (v.len(), failures)
+    };
+    let (n_during, fail_during) = ok_rate(&during);
+    let (n_after, fail_after) = ok_rate(&after);
+    assert!(n_during > 10 && n_after > 10, "{n_during} {n_after}");
+    assert!(fail_during > 0, "requests across the split fail during it");
+    assert!(
+        fail_after * 4 < fail_during.max(1) * 3,
+        "fewer failures after the heal: {fail_after} vs {fail_during}"
+    );
+}

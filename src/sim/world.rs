@@ -1,0 +1,420 @@
+//! The state of one run (nodes, network, scheduler, timeline) and what each
+//! scenario event does to it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::task::Context;
+use std::time::Duration;
+
+use libp2p::{Multiaddr, PeerId};
+use rand_chacha::ChaCha12Rng;
+use sim_runtime::Clock;
+
+use super::timeline::{Event, Timeline, join_schedule};
+use super::{Progress, ProgressFn, SimError};
+use crate::dist;
+use crate::metrics::{NodeRecord, Recorder, RunReport};
+use crate::net::{GroupFn, LatencyModel, Network};
+use crate::node::Node;
+use crate::rng;
+use crate::scenario::{Departure, LeaveWho, Rejoin, Scenario, Split};
+use crate::scheduler::{NodeDriver, NodeId, Scheduler};
+
+/// Polls allowed at one virtual instant before the run is declared stuck.
+const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
+
+/// The live nodes, indexed by node index (`None`: not joined yet, or left).
+struct Nodes<'a> {
+    slots: Vec<Option<Node>>,
+    clock: &'a Clock,
+}
+
+impl NodeDriver for Nodes<'_> {
+    fn poll_node(&mut self, node: NodeId, cx: &mut Context<'_>) {
+        if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
+            n.poll(cx, self.clock.now());
+        }
+    }
+}
+
+impl Nodes<'_> {
+    fn live(&self) -> impl Iterator<Item = &Node> {
+        self.slots.iter().flatten()
+    }
+
+    fn is_live(&self, node: NodeId) -> bool {
+        self.slots.get(node as usize).is_some_and(Option::is_some)
+    }
+}
+
+pub(super) struct Simulation<'a> {
+    scenario: Scenario,
+    seed: u64,
+    clock: &'a Clock,
+    sched: Scheduler,
+    model: LatencyModel,
+    net: Network,
+    nodes: Nodes<'a>,
+    /// The next index a brand-new node gets.
+    next_index: NodeId,
+    timeline: Timeline,
+    boot: Option<(PeerId, Multiaddr)>,
+    /// Per-(churn workload, node) streams of session and offline draws.
+    churn_rngs: BTreeMap<(usize, NodeId), ChaCha12Rng>,
+    lookup_rngs: Vec<ChaCha12Rng>,
+    recorder: Recorder,
+    progress: Option<ProgressFn>,
+}
+
+impl<'a> Simulation<'a> {
+    pub fn new(
+        scenario: &Scenario,
+        seed: u64,
+        clock: &'a Clock,
+        progress: Option<ProgressFn>,
+    ) -> Self {
+        let mut timeline = Timeline::default();
+        let joins = join_schedule(scenario, seed);
+        let next_index = joins.len() as NodeId;
+        for (i, t) in joins.into_iter().enumerate() {
+            timeline.push(t, Event::Join(i as NodeId));
+        }
+        let interval = scenario.sample_interval;
+        let mut t = interval;
+        while t <= scenario.duration {
+            timeline.push(t, Event::Sample);
+            t += interval;
+        }
+        for (c, churn) in scenario.churn.iter().enumerate() {
+            timeline.push(churn.at, Event::ChurnStart(c));
+        }
+        for (l, leave) in scenario.leaves.iter().enumerate() {
+            timeline.push(leave.at, Event::Leave(l));
+        }
+        for (p, partition) in scenario.partitions.iter().enumerate() {
+            timeline.push(partition.at, Event::Split(p));
+            timeline.push(partition.at + partition.length, Event::Heal);
+        }
+        let mut lookup_rngs = Vec::new();
+        for (w, lookups) in scenario.lookups.iter().enumerate() {
+            let mut r = rng::stream(seed, "lookups", w as u64);
+            let first = lookups.at + dist::exponential(&mut r, mean_gap(lookups.rate));
+            timeline.push(first, Event::Lookup(w));
+            lookup_rngs.push(r);
+        }
+        let model = LatencyModel::from_config(seed, &scenario.network);
+        Simulation {
+            scenario: scenario.clone(),
+            seed,
+            clock,
+            sched: Scheduler::new(rng::stream(seed, "scheduler", 0)),
+            net: Network::new(model.clone()),
+            model,
+            nodes: Nodes {
+                slots: Vec::with_capacity(scenario.node_count()),
+                clock,
+            },
+            next_index,
+            timeline,
+            boot: None,
+            churn_rngs: BTreeMap::new(),
+            lookup_rngs,
+            recorder: Recorder::new(scenario, seed),
+            progress,
+        }
+    }
+
+    /// The event loop (see the module docs of `sim`).
+    pub fn run(&mut self) -> Result<(), SimError> {
+        let end = self.scenario.duration;
+        loop {
+            let polls = self
+                .sched
+                .run_ready(&mut self.nodes, POLLS_PER_INSTANT_LIMIT);
+            if polls == POLLS_PER_INSTANT_LIMIT && self.sched.has_ready() {
+                return Err(SimError::Livelock {
+                    at_ms: self.clock.now().as_millis() as u64,
+                    polls,
+                });
+            }
+            let next_event = self.timeline.next_time();
+            let next = match (self.clock.next_deadline(), next_event) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b).unwrap_or(end),
+            };
+            if next > end {
+                self.clock.advance_to(end);
+                return Ok(());
+            }
+            self.clock.advance_to(next);
+            while let Some(event) = self.timeline.pop_due(next) {
+                self.apply(event);
+            }
+            if next == end && !self.sched.has_ready() && self.timeline.next_time().is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        let now = self.clock.now();
+        match event {
+            Event::Join(i) => self.start_node(i),
+            Event::Sample => self.sample(now),
+            Event::ChurnStart(c) => self.churn_start(c, now),
+            Event::SessionEnd { churn, node } => self.session_end(churn, node, now),
+            Event::OfflineEnd { churn, node } => self.offline_end(churn, node, now),
+            Event::Leave(l) => self.leave(l),
+            Event::Split(p) => self.split(p, now),
+            Event::Heal => self.net.heal(),
+            Event::Lookup(w) => self.lookup(w, now),
+        }
+    }
+
+    /// Starts node `i` (first join or rejoin with the same identity).
+    fn start_node(&mut self, i: NodeId) {
+        let now = self.clock.now();
+        self.net.revive(i);
+        let executor = self.sched.executor(i);
+        let stack = &self.scenario.stack;
+        let mut node = Node::new(i, self.seed, stack, &self.net, executor, now);
+        match &self.boot {
+            Some((peer, addr)) => node.join_via(*peer, addr.clone()),
+            None => self.boot = Some((node.peer_id, node.addr.clone())),
+        }
+        let slot = i as usize;
+        if self.nodes.slots.len() <= slot {
+            self.nodes.slots.resize_with(slot + 1, || None);
+        }
+        self.nodes.slots[slot] = Some(node);
+        self.sched.add_node(i);
+    }
+
+    /// Node `i` leaves now, gracefully or by crashing.
+    fn stop_node(&mut self, i: NodeId, how: Departure) {
+        let Some(mut node) = self.nodes.slots.get_mut(i as usize).and_then(Option::take) else {
+            return;
+        };
+        let crash = how == Departure::Crash;
+        if crash {
+            // Before anything is dropped, so nothing is sent on the way out.
+            self.net.crash(i);
+        }
+        self.sched.remove_owner(i);
+        let now = self.clock.now();
+        self.recorder
+            .lookups(std::mem::take(&mut node.finished_lookups));
+        self.recorder.departed(crash, node.lookups_in_flight());
+        let record = session_record(&mut node, Some(now));
+        self.recorder.session(record);
+        drop(node);
+    }
+
+    fn sample(&mut self, now: Duration) {
+        for node in self.nodes.slots.iter_mut().flatten() {
+            let stats = node.table_stats();
+            self.recorder.sample(now, node.index, stats);
+            self.recorder
+                .lookups(std::mem::take(&mut node.finished_lookups));
+        }
+        if let Some(progress) = &mut self.progress {
+            progress(Progress {
+                now,
+                end: self.scenario.duration,
+                nodes: self.nodes.live().count(),
+            });
+        }
+    }
+
+    fn churn_rng(&mut self, c: usize, node: NodeId) -> &mut ChaCha12Rng {
+        let seed = self.seed;
+        self.churn_rngs
+            .entry((c, node))
+            .or_insert_with(|| rng::stream(seed, "churn", ((c as u64) << 32) | u64::from(node)))
+    }
+
+    fn churn_start(&mut self, c: usize, now: Duration) {
+        let churn = &self.scenario.churn[c];
+        let mut pool: Vec<NodeId> = self
+            .nodes
+            .live()
+            .map(|n| n.index)
+            .filter(|&i| i != 0)
+            .collect();
+        let population = churn.population.map_or(pool.len(), |p| p as usize);
+        pool.truncate(population);
+        while pool.len() < population {
+            let i = self.fresh_index();
+            self.start_node(i);
+            pool.push(i);
+        }
+        for node in pool {
+            self.schedule_session_end(c, node, now);
+        }
+    }
+
+    fn schedule_session_end(&mut self, c: usize, node: NodeId, now: Duration) {
+        let session = self.scenario.churn[c].session;
+        let length = dist::sample(&session, self.churn_rng(c, node));
+        self.timeline
+            .push(now + length, Event::SessionEnd { churn: c, node });
+    }
+
+    fn session_end(&mut self, c: usize, node: NodeId, now: Duration) {
+        let churn = self.scenario.churn[c].clone();
+        if now >= churn.at + churn.length || !self.nodes.is_live(node) {
+            return;
+        }
+        let crash = dist::bernoulli(self.churn_rng(c, node), churn.crash.0);
+        self.stop_node(
+            node,
+            if crash {
+                Departure::Crash
+            } else {
+                Departure::Graceful
+            },
+        );
+        if let (Some(offline), Rejoin::Same | Rejoin::New) = (churn.offline, churn.rejoin) {
+            let length = dist::sample(&offline, self.churn_rng(c, node));
+            self.timeline
+                .push(now + length, Event::OfflineEnd { churn: c, node });
+        }
+    }
+
+    fn offline_end(&mut self, c: usize, node: NodeId, now: Duration) {
+        let returning = match self.scenario.churn[c].rejoin {
+            Rejoin::Same if !self.nodes.is_live(node) => node,
+            Rejoin::New => self.fresh_index(),
+            _ => return,
+        };
+        self.start_node(returning);
+        self.schedule_session_end(c, returning, now);
+    }
+
+    fn fresh_index(&mut self) -> NodeId {
+        let i = self.next_index;
+        self.next_index += 1;
+        i
+    }
+
+    fn leave(&mut self, l: usize) {
+        let leave = self.scenario.leaves[l].clone();
+        let who: Vec<NodeId> = match leave.who {
+            LeaveWho::Node(i) => vec![i],
+            LeaveWho::Count(n) => {
+                let mut candidates: Vec<NodeId> = self
+                    .nodes
+                    .live()
+                    .map(|n| n.index)
+                    .filter(|&i| i != 0)
+                    .collect();
+                let mut r = rng::stream(self.seed, "leave", l as u64);
+                let mut chosen = Vec::new();
+                while chosen.len() < n as usize && !candidates.is_empty() {
+                    let k = rng::gen_below(&mut r, candidates.len() as u64) as usize;
+                    chosen.push(candidates.swap_remove(k));
+                }
+                chosen
+            }
+        };
+        for i in who {
+            self.stop_node(i, leave.mode);
+        }
+    }
+
+    fn split(&mut self, p: usize, now: Duration) {
+        let partition = &self.scenario.partitions[p];
+        let until = now + partition.length;
+        let group_of: GroupFn = match &partition.split {
+            Split::Fractions(fractions) => {
+                let seed = self.seed;
+                let mut acc = 0.0;
+                let cumulative: Vec<f64> = fractions
+                    .iter()
+                    .map(|f| {
+                        acc += f;
+                        acc
+                    })
+                    .collect();
+                Arc::new(move |node| {
+                    let x =
+                        rng::derive_u64(seed, "partition", ((p as u64) << 32) | u64::from(node));
+                    let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+                    Some(
+                        cumulative
+                            .iter()
+                            .position(|c| u < *c)
+                            .unwrap_or(cumulative.len() - 1),
+                    )
+                })
+            }
+            Split::Regions(groups) => {
+                let model = self.model.clone();
+                let groups = groups.clone();
+                Arc::new(move |node| {
+                    let region = model.region_of(node)?;
+                    groups.iter().position(|g| g.contains(&region))
+                })
+            }
+        };
+        self.net.split(until, group_of);
+    }
+
+    fn lookup(&mut self, w: usize, now: Duration) {
+        let workload = self.scenario.lookups[w].clone();
+        let r = &mut self.lookup_rngs[w];
+        let live: Vec<NodeId> = self.nodes.live().map(|n| n.index).collect();
+        if !live.is_empty() {
+            let node = live[rng::gen_below(r, live.len() as u64) as usize];
+            let key = random_key(r);
+            if let Some(n) = self.nodes.slots[node as usize].as_mut() {
+                n.start_lookup(key, now);
+                self.sched.wake_node(node);
+            }
+        }
+        let next = now + dist::exponential(r, mean_gap(workload.rate));
+        if next < workload.at + workload.length {
+            self.timeline.push(next, Event::Lookup(w));
+        }
+    }
+
+    pub fn finish(mut self) -> RunReport {
+        let now = self.clock.now();
+        for slot in self.nodes.slots.iter_mut() {
+            if let Some(mut node) = slot.take() {
+                self.recorder
+                    .lookups(std::mem::take(&mut node.finished_lookups));
+                let record = session_record(&mut node, None);
+                self.recorder.session(record);
+            }
+        }
+        self.recorder
+            .finish(now, self.sched.stats(), self.net.stats())
+    }
+}
+
+/// The record of `node`'s session, ending at `left_at` (`None`: the run's end).
+fn session_record(node: &mut Node, left_at: Option<Duration>) -> NodeRecord {
+    NodeRecord {
+        index: node.index,
+        peer_id: node.peer_id,
+        joined_at: node.joined_at,
+        first_bootstrap: node.first_bootstrap,
+        left_at,
+        end: node.table_stats(),
+    }
+}
+
+/// Mean gap of a Poisson process of `rate` events per second.
+fn mean_gap(rate: f64) -> Duration {
+    Duration::from_secs_f64(1.0 / rate)
+}
+
+/// A random Kademlia key drawn from `r`, as `PeerId::random` makes one.
+fn random_key(r: &mut ChaCha12Rng) -> PeerId {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 32];
+    r.fill_bytes(&mut bytes);
+    let hash = libp2p::multihash::Multihash::wrap(0, &bytes).expect("32 bytes fit a multihash");
+    PeerId::from_multihash(hash).expect("an identity multihash is a valid peer id")
+}
