@@ -97,6 +97,9 @@ pub struct Node {
     pub first_bootstrap: Option<BootstrapOutcome>,
     /// Lookups that finished since the simulation last took them.
     pub finished_lookups: Vec<LookupOutcome>,
+    /// Peers that entered the routing table since the simulation last took
+    /// them (from Kademlia's `RoutingUpdated` events with `is_new_peer`).
+    pub routing_added: Vec<PeerId>,
     /// Lookups in flight: query, key, start.
     lookups: Vec<(kad::QueryId, PeerId, Duration)>,
     swarm: Swarm<Behaviour>,
@@ -174,6 +177,7 @@ impl Node {
             joined_at: now,
             first_bootstrap: None,
             finished_lookups: Vec::new(),
+            routing_added: Vec::new(),
             lookups: Vec::new(),
             swarm,
         }
@@ -229,6 +233,11 @@ impl Node {
                     kad.add_address(&peer_id, addr);
                 }
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer,
+                is_new_peer: true,
+                ..
+            })) => self.routing_added.push(peer),
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
                 id,
                 result: kad::QueryResult::GetClosestPeers(result),
@@ -267,6 +276,30 @@ impl Node {
             }
             _ => {}
         }
+    }
+
+    /// Whether something happened that the simulation wants to look at:
+    /// routing-table insertions or finished lookups.
+    pub fn has_news(&self) -> bool {
+        !self.routing_added.is_empty() || !self.finished_lookups.is_empty()
+    }
+
+    /// The peers in the routing table now, over all k-buckets.
+    pub fn table_peers(&mut self) -> Vec<PeerId> {
+        let mut peers = Vec::new();
+        for bucket in self.swarm.behaviour_mut().kad.kbuckets() {
+            peers.extend(bucket.iter().map(|e| *e.node.key.preimage()));
+        }
+        peers
+    }
+
+    /// Whether `peer` is in the routing table now.
+    pub fn table_contains(&mut self, peer: &PeerId) -> bool {
+        self.swarm
+            .behaviour_mut()
+            .kad
+            .kbucket(*peer)
+            .is_some_and(|b| b.iter().any(|e| e.node.key.preimage() == peer))
     }
 
     /// Routing-table figures now.

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -27,6 +27,8 @@ pub struct Counters {
     /// Write calls on links (a proxy for messages: yamux writes one frame
     /// at a time).
     pub writes: AtomicU64,
+    /// Connections whose two ends are both still held.
+    pub open: AtomicU64,
 }
 
 struct Chunk {
@@ -85,6 +87,8 @@ pub struct SimStream {
     fabric: Arc<Fabric>,
     me: End,
     peer: End,
+    /// Shared by both ends: true until the first of them is dropped.
+    both_held: Arc<AtomicBool>,
 }
 
 /// A connected pair of streams between `a` and `b` with one-way latency
@@ -98,6 +102,8 @@ pub(crate) fn pair(
 ) -> (SimStream, SimStream) {
     let a_to_b = Arc::new(Pipe::default());
     let b_to_a = Arc::new(Pipe::default());
+    let both_held = Arc::new(AtomicBool::new(true));
+    counters.open.fetch_add(1, Relaxed);
     let a_end = SimStream {
         tx: a_to_b.clone(),
         rx: b_to_a.clone(),
@@ -106,6 +112,7 @@ pub(crate) fn pair(
         fabric: fabric.clone(),
         me: a,
         peer: b,
+        both_held: both_held.clone(),
     };
     let b_end = SimStream {
         tx: b_to_a,
@@ -115,6 +122,7 @@ pub(crate) fn pair(
         fabric,
         me: b,
         peer: a,
+        both_held,
     };
     (a_end, b_end)
 }
@@ -241,6 +249,9 @@ impl AsyncWrite for SimStream {
 
 impl Drop for SimStream {
     fn drop(&mut self) {
+        if self.both_held.swap(false, Relaxed) {
+            self.counters.open.fetch_sub(1, Relaxed);
+        }
         self.close_tx();
         let mut rx = self.rx.lock();
         rx.reader_gone = true;

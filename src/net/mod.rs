@@ -79,6 +79,8 @@ pub struct NetStats {
     pub bytes: u64,
     /// Write calls carried.
     pub writes: u64,
+    /// Connections open now (both ends still held by their nodes).
+    pub open: u64,
 }
 
 /// The network of one simulation, shared by the transports of its nodes.
@@ -169,6 +171,7 @@ impl Network {
             refused: st.refused,
             bytes: self.counters.bytes.load(Relaxed),
             writes: self.counters.writes.load(Relaxed),
+            open: self.counters.open.load(Relaxed),
         }
     }
 

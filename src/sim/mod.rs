@@ -15,6 +15,7 @@
 //! dependencies seed lazily (rand's thread RNG, std's `HashMap` keys) is then
 //! created inside the run, from the run's entropy stream.
 
+mod measure;
 mod timeline;
 mod world;
 

@@ -147,10 +147,15 @@ fn a_partition_stops_traffic_between_groups_until_it_heals() {
         rate: 1.0,
     });
     let r = go(&s);
-    let during = |l: &&crate::node::LookupOutcome| l.started >= secs(35) && l.finished < secs(90);
-    let after = |l: &&crate::node::LookupOutcome| l.started >= secs(100);
-    let ok_rate = |f: &dyn Fn(&&crate::node::LookupOutcome) -> bool| {
-        let v: Vec<_> = r.lookups.iter().filter(|l| f(l)).collect();
+    let during = |l: &crate::node::LookupOutcome| l.started >= secs(35) && l.finished < secs(90);
+    let after = |l: &crate::node::LookupOutcome| l.started >= secs(100);
+    let ok_rate = |f: &dyn Fn(&crate::node::LookupOutcome) -> bool| {
+        let v: Vec<_> = r
+            .lookups
+            .iter()
+            .map(|l| &l.outcome)
+            .filter(|l| f(l))
+            .collect();
         let failures: u32 = v.iter().map(|l| l.failures).sum();
         (v.len(), failures)
     };
@@ -162,4 +167,49 @@ fn a_partition_stops_traffic_between_groups_until_it_heals() {
         fail_after * 4 < fail_during.max(1) * 3,
         "fewer failures after the heal: {fail_after} vs {fail_during}"
     );
+}
+
+#[test]
+fn a_small_static_network_reaches_full_recall_with_nothing_stale() {
+    // k = 20 exceeds the 14 other nodes: every table should hold everyone.
+    let r = go(&base(15, secs(90)));
+    let at_60: Vec<_> = r.samples.iter().filter(|s| s.time == secs(60)).collect();
+    assert_eq!(at_60.len(), 15);
+    for s in &at_60 {
+        assert_eq!(s.recall, Some(1.0), "{s:?}");
+        assert_eq!(s.stale, 0, "{s:?}");
+        assert_eq!(s.stats.entries, 14, "{s:?}");
+    }
+    for n in &r.nodes {
+        let (half, all) = (n.recall_latency(0), n.recall_latency(2));
+        assert!(half.is_some() && all.is_some(), "{n:?}");
+        assert!(half <= all, "50% is reached no later than 100%: {n:?}");
+        assert!(n.visible_latency().is_some(), "{n:?}");
+    }
+    let last = r.network_samples.last().unwrap();
+    assert_eq!(last.live, 15);
+    assert_eq!(last.recall_mean, Some(1.0));
+    assert_eq!(last.stale_fraction_mean, Some(0.0));
+}
+
+#[test]
+fn crashed_peers_are_counted_stale_and_leave_the_truth() {
+    let mut s = base(15, secs(60));
+    s.leaves.push(Leave {
+        at: secs(40),
+        who: LeaveWho::Count(5),
+        mode: Departure::Crash,
+    });
+    let r = go(&s);
+    let end: Vec<_> = r.samples.iter().filter(|s| s.time == secs(60)).collect();
+    assert_eq!(end.len(), 10);
+    for s in &end {
+        // Tables still hold the crashed peers (nobody has timed them out
+        // yet) and every live peer: recall against the live set stays 1.
+        assert_eq!(s.stale, 5, "{s:?}");
+        assert_eq!(s.recall, Some(1.0), "{s:?}");
+    }
+    let last = r.network_samples.last().unwrap();
+    assert_eq!((last.live, last.departures), (10, 5));
+    assert_eq!(last.stale_fraction_mean, Some(5.0 / 14.0));
 }

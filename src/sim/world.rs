@@ -10,6 +10,7 @@ use libp2p::{Multiaddr, PeerId};
 use rand_chacha::ChaCha12Rng;
 use sim_runtime::Clock;
 
+use super::measure::Measure;
 use super::timeline::{Event, Timeline, join_schedule};
 use super::{Progress, ProgressFn, SimError};
 use crate::dist;
@@ -27,12 +28,18 @@ const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
 struct Nodes<'a> {
     slots: Vec<Option<Node>>,
     clock: &'a Clock,
+    /// Nodes with news for the measurements since the last round.
+    news: Vec<NodeId>,
 }
 
 impl NodeDriver for Nodes<'_> {
     fn poll_node(&mut self, node: NodeId, cx: &mut Context<'_>) {
         if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
+            let had_news = n.has_news();
             n.poll(cx, self.clock.now());
+            if !had_news && n.has_news() {
+                self.news.push(node);
+            }
         }
     }
 }
@@ -63,6 +70,7 @@ pub(super) struct Simulation<'a> {
     churn_rngs: BTreeMap<(usize, NodeId), ChaCha12Rng>,
     lookup_rngs: Vec<ChaCha12Rng>,
     recorder: Recorder,
+    measure: Measure,
     progress: Option<ProgressFn>,
 }
 
@@ -113,6 +121,7 @@ impl<'a> Simulation<'a> {
             nodes: Nodes {
                 slots: Vec::with_capacity(scenario.node_count()),
                 clock,
+                news: Vec::new(),
             },
             next_index,
             timeline,
@@ -120,6 +129,7 @@ impl<'a> Simulation<'a> {
             churn_rngs: BTreeMap::new(),
             lookup_rngs,
             recorder: Recorder::new(scenario, seed),
+            measure: Measure::new(usize::from(scenario.stack.replication_factor)),
             progress,
         }
     }
@@ -137,6 +147,7 @@ impl<'a> Simulation<'a> {
                     polls,
                 });
             }
+            self.take_news();
             let next_event = self.timeline.next_time();
             let next = match (self.clock.next_deadline(), next_event) {
                 (Some(a), Some(b)) => a.min(b),
@@ -153,6 +164,15 @@ impl<'a> Simulation<'a> {
             if next == end && !self.sched.has_ready() && self.timeline.next_time().is_none() {
                 return Ok(());
             }
+        }
+    }
+
+    /// Hands what nodes reported in the last round to the measurements.
+    fn take_news(&mut self) {
+        let now = self.clock.now();
+        for x in std::mem::take(&mut self.nodes.news) {
+            self.measure
+                .news(x, &mut self.nodes.slots, now, &mut self.recorder);
         }
     }
 
@@ -186,12 +206,15 @@ impl<'a> Simulation<'a> {
         if self.nodes.slots.len() <= slot {
             self.nodes.slots.resize_with(slot + 1, || None);
         }
+        self.measure.joined(i, node.peer_id);
         self.nodes.slots[slot] = Some(node);
         self.sched.add_node(i);
     }
 
     /// Node `i` leaves now, gracefully or by crashing.
     fn stop_node(&mut self, i: NodeId, how: Departure) {
+        // Whatever it reported before leaving still counts.
+        self.take_news();
         let Some(mut node) = self.nodes.slots.get_mut(i as usize).and_then(Option::take) else {
             return;
         };
@@ -202,21 +225,21 @@ impl<'a> Simulation<'a> {
         }
         self.sched.remove_owner(i);
         let now = self.clock.now();
-        self.recorder
-            .lookups(std::mem::take(&mut node.finished_lookups));
         self.recorder.departed(crash, node.lookups_in_flight());
-        let record = session_record(&mut node, Some(now));
+        let mut record = session_record(&mut node, Some(now));
+        self.measure.left(i, &mut record);
         self.recorder.session(record);
         drop(node);
     }
 
     fn sample(&mut self, now: Duration) {
-        for node in self.nodes.slots.iter_mut().flatten() {
-            let stats = node.table_stats();
-            self.recorder.sample(now, node.index, stats);
-            self.recorder
-                .lookups(std::mem::take(&mut node.finished_lookups));
-        }
+        self.take_news();
+        self.measure.sample(
+            &mut self.nodes.slots,
+            now,
+            self.net.stats(),
+            &mut self.recorder,
+        );
         if let Some(progress) = &mut self.progress {
             progress(Progress {
                 now,
@@ -380,11 +403,11 @@ impl<'a> Simulation<'a> {
 
     pub fn finish(mut self) -> RunReport {
         let now = self.clock.now();
+        self.take_news();
         for slot in self.nodes.slots.iter_mut() {
             if let Some(mut node) = slot.take() {
-                self.recorder
-                    .lookups(std::mem::take(&mut node.finished_lookups));
-                let record = session_record(&mut node, None);
+                let mut record = session_record(&mut node, None);
+                self.measure.fill(node.index, &mut record);
                 self.recorder.session(record);
             }
         }
@@ -400,6 +423,8 @@ fn session_record(node: &mut Node, left_at: Option<Duration>) -> NodeRecord {
         peer_id: node.peer_id,
         joined_at: node.joined_at,
         first_bootstrap: node.first_bootstrap,
+        recall_reached: [None; 3],
+        visible_at: None,
         left_at,
         end: node.table_stats(),
     }

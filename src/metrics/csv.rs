@@ -1,0 +1,216 @@
+//! The CSV files of a run. Columns are documented in the README
+//! ("Output files"). Numbers are plain: integers for counts and
+//! milliseconds, four decimals for fractions; a missing value is an empty
+//! field. Every file is written under a temporary name and renamed, so a
+//! file that exists is complete.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::summary::{Spread, level_name};
+use super::{RunReport, ms};
+
+fn opt_ms(d: Option<Duration>) -> String {
+    d.map(|d| ms(d).to_string()).unwrap_or_default()
+}
+
+fn opt_f(x: Option<f64>) -> String {
+    x.map(|x| format!("{x:.4}")).unwrap_or_default()
+}
+
+macro_rules! row {
+    ($out:expr, $($field:expr),+ $(,)?) => {{
+        let fields: Vec<String> = vec![$($field.to_string()),+];
+        writeln!($out, "{}", fields.join(",")).expect("writing to a String cannot fail");
+    }};
+}
+
+impl RunReport {
+    /// Writes the CSV files into `dir` (created if needed). Returns the
+    /// paths written.
+    pub fn write_csv(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        fs::create_dir_all(dir)?;
+        let files = [
+            ("discovery.csv", self.discovery_csv()),
+            ("routing_table.csv", self.routing_table_csv()),
+            ("network.csv", self.network_csv()),
+            ("lookups.csv", self.lookups_csv()),
+            ("summary.csv", self.summary_csv()),
+        ];
+        let mut written = Vec::new();
+        for (name, body) in files {
+            let path = dir.join(name);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            fs::write(&tmp, body)?;
+            fs::rename(&tmp, &path)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
+    fn discovery_csv(&self) -> String {
+        let mut out = String::from(
+            "node,peer_id,join_ms,left_ms,first_bootstrap_ms,first_bootstrap_ok,\
+             recall50_ms,recall90_ms,recall100_ms,visible_ms,\
+             rt_entries_end,rt_buckets_end,connected_peers_end\n",
+        );
+        for r in &self.nodes {
+            row!(
+                out,
+                r.index,
+                r.peer_id,
+                ms(r.joined_at),
+                opt_ms(r.left_at),
+                opt_ms(r.bootstrap_latency()),
+                r.first_bootstrap
+                    .map(|b| b.ok.to_string())
+                    .unwrap_or_default(),
+                opt_ms(r.recall_latency(0)),
+                opt_ms(r.recall_latency(1)),
+                opt_ms(r.recall_latency(2)),
+                opt_ms(r.visible_latency()),
+                r.end.entries,
+                r.end.nonempty_buckets,
+                r.end.connected_peers,
+            );
+        }
+        out
+    }
+
+    fn routing_table_csv(&self) -> String {
+        let mut out = String::from(
+            "time_ms,node,entries,nonempty_buckets,stale_entries,kclosest_recall,connected_peers\n",
+        );
+        for s in &self.samples {
+            row!(
+                out,
+                ms(s.time),
+                s.node,
+                s.stats.entries,
+                s.stats.nonempty_buckets,
+                s.stale,
+                opt_f(s.recall),
+                s.stats.connected_peers,
+            );
+        }
+        out
+    }
+
+    fn network_csv(&self) -> String {
+        let mut out = String::from(
+            "time_ms,live_nodes,joins,departures,connections_open,bytes,messages,\
+             recall_mean,recall_p10,stale_fraction_mean\n",
+        );
+        for s in &self.network_samples {
+            row!(
+                out,
+                ms(s.time),
+                s.live,
+                s.joins,
+                s.departures,
+                s.connections,
+                s.bytes,
+                s.messages,
+                opt_f(s.recall_mean),
+                opt_f(s.recall_p10),
+                opt_f(s.stale_fraction_mean),
+            );
+        }
+        out
+    }
+
+    fn lookups_csv(&self) -> String {
+        let mut out = String::from(
+            "start_ms,node,key,duration_ms,ok,peers,recall,requests,successes,failures\n",
+        );
+        for l in &self.lookups {
+            let o = &l.outcome;
+            row!(
+                out,
+                ms(o.started),
+                o.node,
+                o.key,
+                ms(o.finished.saturating_sub(o.started)),
+                o.ok,
+                o.peers.len(),
+                opt_f(l.recall),
+                o.requests,
+                o.successes,
+                o.failures,
+            );
+        }
+        out
+    }
+
+    fn summary_csv(&self) -> String {
+        let s = self.summary();
+        let mut rows: Vec<(String, String)> = vec![
+            ("scenario".into(), self.scenario.clone()),
+            ("seed".into(), self.seed.to_string()),
+            ("joins".into(), s.joins.to_string()),
+            ("live_end".into(), s.live_end.to_string()),
+            ("virtual_time_ms".into(), ms(self.virtual_time).to_string()),
+            ("bootstrapped".into(), s.bootstrap.count.to_string()),
+            ("bootstrapped_ok".into(), s.bootstrapped_ok.to_string()),
+        ];
+        let mut spread = |name: &str, sp: &Spread| {
+            rows.push((format!("{name}_count"), sp.count.to_string()));
+            for (q, v) in [
+                ("p50", sp.p50),
+                ("p90", sp.p90),
+                ("p99", sp.p99),
+                ("max", sp.max),
+            ] {
+                rows.push((format!("{name}_{q}_ms"), opt_ms(v)));
+            }
+        };
+        spread("first_bootstrap", &s.bootstrap);
+        for (i, sp) in s.recall_reached.iter().enumerate() {
+            spread(&format!("recall{}", level_name(i)), sp);
+        }
+        spread("visible", &s.visible);
+        spread("lookup", &s.lookup);
+        rows.extend([
+            ("lookups_ok_rate".into(), opt_f(s.lookup_ok_rate)),
+            ("lookups_recall_mean".into(), opt_f(s.lookup_recall_mean)),
+            (
+                "lookups_abandoned".into(),
+                self.lookups_abandoned.to_string(),
+            ),
+            ("recall_final".into(), opt_f(s.recall_final)),
+            ("recall_time_avg".into(), opt_f(s.recall_time_avg)),
+            ("stale_fraction_final".into(), opt_f(s.stale_final)),
+            ("stale_fraction_time_avg".into(), opt_f(s.stale_time_avg)),
+            (
+                "rt_entries_mean_end".into(),
+                format!("{:.3}", s.mean_entries_end),
+            ),
+            (
+                "connected_peers_mean_end".into(),
+                format!("{:.3}", s.mean_connected_end),
+            ),
+            (
+                "departures_graceful".into(),
+                self.departures.graceful.to_string(),
+            ),
+            ("crashes".into(), self.departures.crashes.to_string()),
+            (
+                "connections_opened".into(),
+                self.network.connections.to_string(),
+            ),
+            ("dials_refused".into(), self.network.refused.to_string()),
+            ("bytes".into(), self.network.bytes.to_string()),
+            ("writes".into(), self.network.writes.to_string()),
+            ("task_polls".into(), self.scheduler.polls.to_string()),
+            ("tasks_spawned".into(), self.scheduler.spawned.to_string()),
+        ]);
+        let mut out = String::from("metric,value\n");
+        for (k, v) in rows {
+            row!(out, k, v);
+        }
+        out
+    }
+}

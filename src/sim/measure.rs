@@ -1,0 +1,242 @@
+//! Measuring nodes against the oracle while the run goes on.
+//!
+//! * **Recall levels.** Whenever a node's routing table gains a peer, and at
+//!   every sample, its recall (`|table ∩ true k closest live| / |true k
+//!   closest live|`) is computed; the first times it reaches 50 %, 90 % and
+//!   100 % are kept.
+//! * **Visibility.** Whenever some node Z adds peer Y to its table and Z is
+//!   one of Y's true k closest, and at every sample, the harness counts how
+//!   many of Y's k closest hold Y; the first time that is at least half of
+//!   them is kept.
+//! * **Lookups.** When a lookup finishes, its result is compared with the
+//!   true k closest live peers of its key at that moment.
+//! * **Samples.** Every `sample_interval`, each live node's table is read
+//!   (entries, stale entries, recall) and a network-wide row is made.
+//!
+//! All of this happens between scheduler rounds, at the virtual instant
+//! the events were produced, so the times are exact.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use libp2p::PeerId;
+
+use crate::metrics::{
+    LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder, Sample, nearest_rank,
+    summary::mean,
+};
+use crate::net::NetStats;
+use crate::node::Node;
+use crate::oracle::{self, Oracle};
+use crate::scheduler::NodeId;
+
+/// Progress of one live session.
+#[derive(Debug, Clone, Default)]
+struct Session {
+    recall_reached: [Option<Duration>; 3],
+    visible_at: Option<Duration>,
+}
+
+/// The measuring state of a run.
+pub(super) struct Measure {
+    oracle: Oracle,
+    k: usize,
+    sessions: BTreeMap<NodeId, Session>,
+    /// True k closest of a node, with the oracle version it was computed at.
+    closest: BTreeMap<NodeId, (u64, Vec<NodeId>)>,
+    joins_since: u64,
+    departures_since: u64,
+    last_net: NetStats,
+}
+
+impl Measure {
+    pub fn new(k: usize) -> Self {
+        Measure {
+            oracle: Oracle::default(),
+            k,
+            sessions: BTreeMap::new(),
+            closest: BTreeMap::new(),
+            joins_since: 0,
+            departures_since: 0,
+            last_net: NetStats::default(),
+        }
+    }
+
+    /// `node` with id `peer` joined.
+    pub fn joined(&mut self, node: NodeId, peer: PeerId) {
+        self.oracle.join(node, peer);
+        self.sessions.insert(node, Session::default());
+        self.joins_since += 1;
+    }
+
+    /// `node` left; its session's progress goes into `record`.
+    pub fn left(&mut self, node: NodeId, record: &mut NodeRecord) {
+        self.oracle.leave(node);
+        self.closest.remove(&node);
+        self.departures_since += 1;
+        self.fill(node, record);
+        self.sessions.remove(&node);
+    }
+
+    /// Copies `node`'s progress into its session record.
+    pub fn fill(&self, node: NodeId, record: &mut NodeRecord) {
+        if let Some(s) = self.sessions.get(&node) {
+            record.recall_reached = s.recall_reached;
+            record.visible_at = s.visible_at;
+        }
+    }
+
+    /// The true k closest live peers of live node `node`.
+    fn closest_of(&mut self, node: NodeId) -> &[NodeId] {
+        let version = self.oracle.version();
+        let stale = self.closest.get(&node).is_none_or(|(v, _)| *v != version);
+        if stale {
+            let list = self.oracle.closest_to_node(node, self.k);
+            self.closest.insert(node, (version, list));
+        }
+        &self.closest[&node].1
+    }
+
+    fn peers_of(&self, nodes: &[NodeId]) -> Vec<PeerId> {
+        nodes
+            .iter()
+            .filter_map(|n| self.oracle.get(*n).map(|(p, _)| p))
+            .collect()
+    }
+
+    /// Recall of `node`'s table `table` now, `None` if it is alone.
+    fn recall(&mut self, node: NodeId, table: &[PeerId]) -> Option<f64> {
+        let truth = self.closest_of(node).to_vec();
+        oracle::recall(table, &self.peers_of(&truth))
+    }
+
+    fn note_recall(&mut self, node: NodeId, recall: Option<f64>, now: Duration) {
+        let (Some(r), Some(s)) = (recall, self.sessions.get_mut(&node)) else {
+            return;
+        };
+        for (i, level) in RECALL_LEVELS.iter().enumerate() {
+            if s.recall_reached[i].is_none() && r >= *level {
+                s.recall_reached[i] = Some(now);
+            }
+        }
+    }
+
+    fn needs_recall(&self, node: NodeId) -> bool {
+        self.sessions
+            .get(&node)
+            .is_some_and(|s| s.recall_reached.iter().any(Option::is_none))
+    }
+
+    /// Checks whether `y` is now in the tables of half its k closest.
+    fn check_visible(&mut self, y: NodeId, slots: &mut [Option<Node>], now: Duration) {
+        if self.sessions.get(&y).is_none_or(|s| s.visible_at.is_some()) {
+            return;
+        }
+        let Some((peer, _)) = self.oracle.get(y) else {
+            return;
+        };
+        let closest = self.closest_of(y).to_vec();
+        if closest.is_empty() {
+            return;
+        }
+        let holders = closest
+            .iter()
+            .filter(|z| {
+                slots
+                    .get_mut(**z as usize)
+                    .and_then(Option::as_mut)
+                    .is_some_and(|n| n.table_contains(&peer))
+            })
+            .count();
+        if 2 * holders >= closest.len()
+            && let Some(s) = self.sessions.get_mut(&y)
+        {
+            s.visible_at = Some(now);
+        }
+    }
+
+    /// Handles what node `x` reported since the last round: peers added to
+    /// its table, finished lookups.
+    pub fn news(
+        &mut self,
+        x: NodeId,
+        slots: &mut [Option<Node>],
+        now: Duration,
+        recorder: &mut Recorder,
+    ) {
+        let Some(node) = slots.get_mut(x as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let added = std::mem::take(&mut node.routing_added);
+        let lookups = std::mem::take(&mut node.finished_lookups);
+        if !added.is_empty() && self.needs_recall(x) {
+            let table = node.table_peers();
+            let recall = self.recall(x, &table);
+            self.note_recall(x, recall, now);
+        }
+        for peer in added {
+            let Some(y) = self.oracle.node_of(&peer) else {
+                continue;
+            };
+            if self.closest_of(y).contains(&x) {
+                self.check_visible(y, slots, now);
+            }
+        }
+        for outcome in lookups {
+            let target = oracle::kad_key(&outcome.key);
+            let truth = self.oracle.closest(&target, self.k, None);
+            let recall = oracle::recall(&outcome.peers, &self.peers_of(&truth));
+            recorder.lookup(LookupRecord { outcome, recall });
+        }
+    }
+
+    /// Samples every live node and the network.
+    pub fn sample(
+        &mut self,
+        slots: &mut [Option<Node>],
+        now: Duration,
+        net: NetStats,
+        recorder: &mut Recorder,
+    ) {
+        let mut recalls = Vec::new();
+        let mut stale_fractions = Vec::new();
+        let live: Vec<NodeId> = slots.iter().flatten().map(|n| n.index).collect();
+        for &i in &live {
+            let node = slots[i as usize].as_mut().expect("listed as live");
+            let stats = node.table_stats();
+            let table = node.table_peers();
+            let truth = self.closest_of(i).to_vec();
+            let health = self.oracle.table_health(&table, &self.peers_of(&truth));
+            let (stale, recall) = (health.stale, health.recall);
+            self.note_recall(i, recall, now);
+            recalls.extend(recall);
+            if !table.is_empty() {
+                stale_fractions.push(stale as f64 / table.len() as f64);
+            }
+            recorder.sample(Sample {
+                time: now,
+                node: i,
+                stats,
+                stale,
+                recall,
+            });
+        }
+        for &i in &live {
+            self.check_visible(i, slots, now);
+        }
+        recalls.sort_by(f64::total_cmp);
+        recorder.network_sample(NetworkSample {
+            time: now,
+            live: live.len(),
+            joins: std::mem::take(&mut self.joins_since),
+            departures: std::mem::take(&mut self.departures_since),
+            connections: net.open,
+            bytes: net.bytes - self.last_net.bytes,
+            messages: net.writes - self.last_net.writes,
+            recall_mean: mean(recalls.iter().map(|r| Some(*r))),
+            recall_p10: nearest_rank(&recalls, 0.1),
+            stale_fraction_mean: mean(stale_fractions.into_iter().map(Some)),
+        });
+        self.last_net = net;
+    }
+}
