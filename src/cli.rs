@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use libp2p_sim::metrics::RunReport;
+use libp2p_sim::metrics::summary::{Spread, level_name};
 use libp2p_sim::scenario::{Scenario, format_duration};
 use libp2p_sim::sim::{self, Progress};
 
@@ -34,6 +35,9 @@ enum Command {
         /// Do not print progress while running.
         #[arg(long, short)]
         quiet: bool,
+        /// Do not draw the SVG charts and index.html (CSV files only).
+        #[arg(long)]
+        no_plot: bool,
     },
     /// Validate a scenario without running it, and print it resolved (every
     /// default filled in) as TOML.
@@ -55,7 +59,8 @@ pub fn main() -> ExitCode {
             seed,
             out,
             quiet,
-        } => run(&scenario, seed, out, quiet),
+            no_plot,
+        } => run(&scenario, seed, out, quiet, !no_plot),
         Command::Check { scenario } => check(&scenario),
     }
 }
@@ -77,7 +82,7 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
-fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> ExitCode {
+fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, plot: bool) -> ExitCode {
     let scenario = match Scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -87,7 +92,7 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool) -> Exi
     };
     let seed = seed.unwrap_or(scenario.seed);
     let repro = format!("sim run {} --seed {seed}", path.display());
-    match run_scenario(path, &scenario, seed, out, quiet) {
+    match run_scenario(path, &scenario, seed, out, quiet, plot) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -103,6 +108,7 @@ fn run_scenario(
     seed: u64,
     out: Option<PathBuf>,
     quiet: bool,
+    plot: bool,
 ) -> anyhow::Result<()> {
     let out = out.unwrap_or_else(|| {
         PathBuf::from("results")
@@ -131,9 +137,15 @@ fn run_scenario(
         eprintln!();
     }
     let report = result.context("the simulation failed")?;
-    let files = report
+    let mut files = report
         .write_csv(&out)
         .with_context(|| format!("writing results to {}", out.display()))?;
+    if plot {
+        files.extend(
+            libp2p_sim::report::write_report(&report, &out)
+                .with_context(|| format!("drawing charts in {}", out.display()))?,
+        );
+    }
     print_summary(&report, wall);
     let names: Vec<_> = files
         .iter()
@@ -146,39 +158,65 @@ fn run_scenario(
 fn print_summary(report: &RunReport, wall: Duration) {
     let s = report.summary();
     let ratio = report.virtual_time.as_secs_f64() / wall.as_secs_f64().max(1e-9);
-    let opt = |d: Option<Duration>| {
-        d.map(|d| format!("{:.2}s", d.as_secs_f64()))
-            .unwrap_or_else(|| "-".into())
-    };
     println!("virtual    {}", format_duration(report.virtual_time));
     println!("wall       {:.2} s", wall.as_secs_f64());
     println!("speed      {ratio:.1}x real time (virtual / wall)");
     println!(
-        "bootstrap  {}/{} joins finished their first bootstrap ({} ok); after join: p50 {}, p90 {}, max {}",
-        s.bootstrapped,
-        s.nodes,
-        s.bootstrapped_ok,
-        opt(s.bootstrap_p50),
-        opt(s.bootstrap_p90),
-        opt(s.bootstrap_max)
+        "sessions   {} joins, {} live at the end, {} graceful departures, {} crashes",
+        s.joins, s.live_end, report.departures.graceful, report.departures.crashes
     );
-    if report.departures.graceful + report.departures.crashes > 0 {
+    println!();
+    println!(
+        "  {:<34} {:>7} {:>9} {:>9} {:>9} {:>9}",
+        "time after join (s)", "count", "p50", "p90", "p99", "max"
+    );
+    let spread = |name: &str, sp: &Spread| {
+        let f = |d: Option<Duration>| {
+            d.map(|d| format!("{:.2}", d.as_secs_f64()))
+                .unwrap_or_else(|| "-".into())
+        };
         println!(
-            "churn      {} graceful departures, {} crashes",
-            report.departures.graceful, report.departures.crashes
+            "  {:<34} {:>7} {:>9} {:>9} {:>9} {:>9}",
+            name,
+            sp.count,
+            f(sp.p50),
+            f(sp.p90),
+            f(sp.p99),
+            f(sp.max)
+        );
+    };
+    spread("first bootstrap finished", &s.bootstrap);
+    for (i, sp) in s.recall_reached.iter().enumerate() {
+        spread(
+            &format!("table holds {}% of true k closest", level_name(i)),
+            sp,
         );
     }
+    spread("in tables of half its k closest", &s.visible);
+    spread("lookup duration (from start)", &s.lookup);
+    println!();
+    let f = |x: Option<f64>| x.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+    println!(
+        "recall     final {}, time-averaged {} (routing table vs true k closest)",
+        f(s.recall_final),
+        f(s.recall_time_avg)
+    );
+    println!(
+        "stale      final {}, time-averaged {} (fraction of entries pointing at departed nodes)",
+        f(s.stale_final),
+        f(s.stale_time_avg)
+    );
     if !report.lookups.is_empty() || report.lookups_abandoned > 0 {
-        let ok = report.lookups.iter().filter(|l| l.ok).count();
         println!(
-            "lookups    {} finished ({} ok), {} abandoned by departing nodes",
+            "lookups    {} finished: ok rate {}, mean recall {}; {} abandoned by departing nodes",
             report.lookups.len(),
-            ok,
+            f(s.lookup_ok_rate),
+            f(s.lookup_recall_mean),
             report.lookups_abandoned
         );
     }
     println!(
-        "tables     {:.1} routing-table entries and {:.1} connected peers per node at the end",
+        "tables     {:.1} routing-table entries and {:.1} connected peers per live node at the end",
         s.mean_entries_end, s.mean_connected_end
     );
     println!(

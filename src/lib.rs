@@ -37,6 +37,8 @@ pub mod dist;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod oracle;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod scheduler;

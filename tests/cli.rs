@@ -36,11 +36,17 @@ fn run_ok(scenario: &str, seed: &str, out: &Path) -> String {
     stdout
 }
 
-const FILES: [&str; 4] = [
+const FILES: [&str; 10] = [
     "discovery.csv",
     "routing_table.csv",
+    "network.csv",
     "lookups.csv",
     "summary.csv",
+    "live_recall.svg",
+    "discovery_cdf.svg",
+    "lookup_cdf.svg",
+    "stale.svg",
+    "index.html",
 ];
 
 fn read(dir: &Path, file: &str) -> Vec<u8> {
@@ -96,6 +102,16 @@ fn bootstrap_scenario_is_deterministic() {
     same_seed_same_bytes("scenarios/bootstrap.toml", "bootstrap");
 }
 
+/// The shipped join, churn and partition scenarios: slow, so not in the
+/// default suite (`cargo test --release -- --ignored`).
+#[test]
+#[ignore = "minutes; run with --ignored"]
+fn shipped_scenarios_are_deterministic() {
+    for name in ["join", "partition", "churn"] {
+        same_seed_same_bytes(&format!("scenarios/{name}.toml"), name);
+    }
+}
+
 #[test]
 fn results_describe_every_node() {
     let out = scratch("small-content");
@@ -108,7 +124,7 @@ fn results_describe_every_node() {
     let mut joins = Vec::new();
     for row in &rows[1..] {
         let f: Vec<&str> = row.split(',').collect();
-        assert_eq!(f.len(), 9, "{row}");
+        assert_eq!(f.len(), 13, "{row}");
         assert_eq!(f[3], "", "nobody leaves in this scenario: {row}");
         let join: u64 = f[2].parse().unwrap();
         assert!(join <= 20_000, "joins spread over the first 20 s: {row}");
@@ -118,8 +134,12 @@ fn results_describe_every_node() {
             "first bootstrap must succeed in a healthy network: {row}"
         );
         assert!(
-            f[6].parse::<u32>().unwrap() > 0,
+            f[10].parse::<u32>().unwrap() > 0,
             "routing table empty: {row}"
+        );
+        assert!(
+            !f[6].is_empty() && !f[9].is_empty(),
+            "in a healthy network every node reaches 50% recall and visibility: {row}"
         );
     }
     assert!(
@@ -173,4 +193,49 @@ fn missing_scenario_file_exits_2() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("scenarios/does-not-exist.toml"), "{stderr}");
+}
+
+#[test]
+fn check_prints_the_resolved_scenario_and_rejects_bad_ones() {
+    let o = sim(&["check", "tests/scenarios/churn-small.toml"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Defaults are filled in: keys the file does not write appear.
+    for key in [
+        "replication_factor = 20",
+        "idle_timeout = \"10s\"",
+        "rejoin = \"same\"",
+    ] {
+        assert!(stdout.contains(key), "missing {key:?} in:\n{stdout}");
+    }
+    let dir = scratch("check");
+    std::fs::create_dir_all(&dir).unwrap();
+    let resolved = dir.join("resolved.toml");
+    std::fs::write(&resolved, stdout.as_bytes()).unwrap();
+    let again = sim(&["check", resolved.to_str().unwrap()]);
+    assert!(again.status.success(), "the printed scenario is valid");
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout)
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>(),
+        stdout.lines().skip(1).collect::<Vec<_>>(),
+        "resolving is idempotent"
+    );
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\nduration = \"1m\"\n[[join]]\ncount = 5\n[[churn]]\n\
+         session = { distribution = \"weibull\", shape = 0.5, scale = \"1m\" }\n\
+         offline = { distribution = \"exponential\", mean = \"1m\" }\ncrash = 1.5\n",
+    )
+    .unwrap();
+    let o = sim(&["check", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:8:9: churn[0].crash:", bad.display())),
+        "{stderr}"
+    );
 }
