@@ -1,6 +1,7 @@
 //! The `sim` binary. See `sim --help` and the README.
 
 mod cli;
+mod determinism;
 
 fn main() -> std::process::ExitCode {
     cli::main()

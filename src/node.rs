@@ -21,6 +21,7 @@ use crate::net::{self, Network};
 use crate::rng;
 use crate::scenario::{Security, Stack};
 use crate::scheduler::{NodeId, SimExecutor};
+use crate::trace::TraceHandle;
 
 /// The identify protocol version string the simulated nodes announce.
 pub const IDENTIFY_PROTOCOL: &str = "/libp2p-sim/0.1.0";
@@ -102,6 +103,7 @@ pub struct Node {
     pub routing_added: Vec<PeerId>,
     /// Lookups in flight: query, key, start.
     lookups: Vec<(kad::QueryId, PeerId, Duration)>,
+    trace: TraceHandle,
     swarm: Swarm<Behaviour>,
 }
 
@@ -139,6 +141,7 @@ impl Node {
         net: &Network,
         executor: SimExecutor,
         now: Duration,
+        trace: TraceHandle,
     ) -> Node {
         let key = identity(seed, index);
         let peer_id = key.public().to_peer_id();
@@ -179,6 +182,7 @@ impl Node {
             finished_lookups: Vec::new(),
             routing_added: Vec::new(),
             lookups: Vec::new(),
+            trace,
             swarm,
         }
     }
@@ -222,6 +226,13 @@ impl Node {
     }
 
     fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>, now: Duration) {
+        if let Some((kind, peer)) = trace_kind(&event) {
+            self.trace
+                .borrow_mut()
+                .record(now, self.index, kind, peer.as_ref(), || {
+                    trace_details(&event)
+                });
+        }
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -315,5 +326,89 @@ impl Node {
             stats.nonempty_buckets += usize::from(n > 0);
         }
         stats
+    }
+}
+
+/// The trace kind and peer of a swarm event, `None` for events the trace
+/// leaves out (listen-address and other local bookkeeping).
+fn trace_kind(event: &SwarmEvent<BehaviourEvent>) -> Option<(&'static str, Option<PeerId>)> {
+    Some(match event {
+        SwarmEvent::Dialing { peer_id, .. } => ("dialing", *peer_id),
+        SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            ("connection_established", Some(*peer_id))
+        }
+        SwarmEvent::ConnectionClosed { peer_id, .. } => ("connection_closed", Some(*peer_id)),
+        SwarmEvent::OutgoingConnectionError { peer_id, .. } => ("dial_error", *peer_id),
+        SwarmEvent::IncomingConnectionError { .. } => ("incoming_error", None),
+        SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+            peer_id,
+            ..
+        })) => ("identify_received", Some(*peer_id)),
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. })) => {
+            ("routing_updated", Some(*peer))
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::InboundRequest { .. })) => {
+            ("kad_inbound", None)
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+            step,
+            ..
+        })) if step.last => ("query_done", None),
+        SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event {
+            peer,
+            result: Err(_),
+            ..
+        })) => ("ping_failure", Some(*peer)),
+        _ => return None,
+    })
+}
+
+/// Free-text details of a traced event (only built when written).
+fn trace_details(event: &SwarmEvent<BehaviourEvent>) -> String {
+    match event {
+        SwarmEvent::ConnectionEstablished { endpoint, .. } => if endpoint.is_dialer() {
+            "dialer"
+        } else {
+            "listener"
+        }
+        .to_string(),
+        SwarmEvent::ConnectionClosed { cause, .. } => match cause {
+            Some(c) => format!("error: {c}"),
+            None => "closed".to_string(),
+        },
+        SwarmEvent::OutgoingConnectionError { error, .. } => error.to_string(),
+        SwarmEvent::IncomingConnectionError { error, .. } => error.to_string(),
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+            is_new_peer,
+            ..
+        })) => if *is_new_peer { "new" } else { "updated" }.to_string(),
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::InboundRequest { request })) => {
+            format!("{request:?}")
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+            result,
+            stats,
+            ..
+        })) => {
+            let (what, ok) = match result {
+                kad::QueryResult::Bootstrap(r) => ("bootstrap", r.is_ok()),
+                kad::QueryResult::GetClosestPeers(r) => ("get_closest_peers", r.is_ok()),
+                _ => ("other", true),
+            };
+            format!(
+                "{what} {} requests={} failures={}",
+                if ok { "ok" } else { "error" },
+                stats.num_requests(),
+                stats.num_failures()
+            )
+        }
+        SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { result: Err(e), .. })) => {
+            e.to_string()
+        }
+        _ => String::new(),
     }
 }

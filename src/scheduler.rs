@@ -98,6 +98,8 @@ pub struct Scheduler {
     ready: Arc<Mutex<Vec<Ticket>>>,
     /// The slot of each node's swarm task, by node index.
     node_slots: Vec<Option<usize>>,
+    /// The owner of the task being polled, if any.
+    running: Option<NodeId>,
     spawned: Arc<Mutex<Vec<(NodeId, BoxFuture)>>>,
     rng: ChaCha12Rng,
     stats: SchedulerStats,
@@ -112,6 +114,7 @@ impl Scheduler {
             free: Vec::new(),
             ready: Arc::new(Mutex::new(Vec::new())),
             node_slots: Vec::new(),
+            running: None,
             spawned: Arc::new(Mutex::new(Vec::new())),
             rng,
             stats: SchedulerStats::default(),
@@ -161,6 +164,12 @@ impl Scheduler {
         }
     }
 
+    /// The owner of the task being polled: set during a poll, so after a
+    /// panic that unwound out of [`Scheduler::run_ready`] it names the node.
+    pub fn running(&self) -> Option<NodeId> {
+        self.running
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> SchedulerStats {
         self.stats
@@ -191,6 +200,7 @@ impl Scheduler {
             let waker = Waker::from(task.waker.clone());
             let mut cx = Context::from_waker(&waker);
             polls += 1;
+            self.running = Some(task.owner);
             let done = match &mut task.kind {
                 Kind::Node => {
                     driver.poll_node(task.owner, &mut cx);
@@ -198,6 +208,7 @@ impl Scheduler {
                 }
                 Kind::Future(f) => f.as_mut().poll(&mut cx).is_ready(),
             };
+            self.running = None;
             if done {
                 self.remove(slot);
             }

@@ -150,6 +150,9 @@ impl RunReport {
         let mut rows: Vec<(String, String)> = vec![
             ("scenario".into(), self.scenario.clone()),
             ("seed".into(), self.seed.to_string()),
+            ("complete".into(), self.complete.to_string()),
+            ("trace_hash".into(), self.trace_hash.clone()),
+            ("trace_events".into(), self.trace_events.to_string()),
             ("joins".into(), s.joins.to_string()),
             ("live_end".into(), s.live_end.to_string()),
             ("virtual_time_ms".into(), ms(self.virtual_time).to_string()),

@@ -206,6 +206,10 @@ impl Recorder {
             virtual_time,
             scheduler,
             network,
+            trace_hash: String::new(),
+            trace_events: 0,
+            trace_file: None,
+            complete: true,
         }
     }
 }
@@ -235,6 +239,23 @@ pub struct RunReport {
     pub scheduler: SchedulerStats,
     /// Network counters.
     pub network: NetStats,
+    /// Hash of every traced event, in order (see `trace`).
+    pub trace_hash: String,
+    /// Events in the trace.
+    pub trace_events: u64,
+    /// `events.csv`, when the run was traced.
+    pub trace_file: Option<std::path::PathBuf>,
+    /// False when the run stopped early (a panic or a livelock): the
+    /// figures cover the run up to that moment only.
+    pub complete: bool,
+}
+
+impl RunReport {
+    /// The same report, marked as covering an incomplete run.
+    pub fn incomplete(mut self) -> Self {
+        self.complete = false;
+        self
+    }
 }
 
 /// Whole milliseconds of `d`, rounded down.

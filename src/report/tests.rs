@@ -83,6 +83,10 @@ fn empty_report(scenario: &str) -> RunReport {
         virtual_time: Duration::ZERO,
         scheduler: SchedulerStats::default(),
         network: NetStats::default(),
+        trace_hash: String::new(),
+        trace_events: 0,
+        trace_file: None,
+        complete: true,
     }
 }
 

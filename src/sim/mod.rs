@@ -23,6 +23,7 @@ mod world;
 mod tests;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sim_runtime::Clock;
@@ -30,20 +31,27 @@ use sim_runtime::Clock;
 use crate::metrics::RunReport;
 use crate::rng;
 use crate::scenario::Scenario;
+use crate::scheduler::NodeId;
+use crate::trace::{Trace, TraceFilter};
 
 pub use timeline::join_schedule;
 use world::Simulation;
 
-/// What can end a run early.
+/// What can end a run early. Both failures inside the run carry what was
+/// measured up to that moment (`partial`), for files marked incomplete.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// Code inside the run panicked.
-    #[error("panic at virtual time {at_ms} ms: {message}")]
+    #[error("panic at virtual time {at_ms} ms{}: {message}", in_node(*node))]
     Panicked {
         /// Virtual time of the panic.
         at_ms: u64,
+        /// The node whose task was running, if any.
+        node: Option<NodeId>,
         /// The panic message.
         message: String,
+        /// What the run measured before the panic, if it could be saved.
+        partial: Option<Box<RunReport>>,
     },
     /// Tasks kept waking each other without virtual time moving.
     #[error("no progress: {polls} polls at virtual time {at_ms} ms without time advancing")]
@@ -52,10 +60,28 @@ pub enum SimError {
         at_ms: u64,
         /// Polls made at that instant.
         polls: u64,
+        /// What the run measured until then.
+        partial: Option<Box<RunReport>>,
     },
-    /// The run's thread could not be started.
-    #[error("could not start the simulation thread: {0}")]
-    Thread(#[from] std::io::Error),
+    /// The run's thread could not be started, or the trace not written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn in_node(node: Option<NodeId>) -> String {
+    node.map(|n| format!(" in node {n}")).unwrap_or_default()
+}
+
+impl SimError {
+    /// What the run measured before it failed, if anything.
+    pub fn partial(&self) -> Option<&RunReport> {
+        match self {
+            SimError::Panicked { partial, .. } | SimError::Livelock { partial, .. } => {
+                partial.as_deref()
+            }
+            SimError::Io(_) => None,
+        }
+    }
 }
 
 /// Progress of a run, reported at every sample.
@@ -72,6 +98,16 @@ pub struct Progress {
 /// Receives [`Progress`] from the run's thread.
 pub type ProgressFn = Box<dyn FnMut(Progress) + Send>;
 
+/// Options of a run beyond scenario and seed.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Called at every sample.
+    pub progress: Option<ProgressFn>,
+    /// Write `events.csv` into this directory, with the events the filter
+    /// keeps (the trace hash always covers every event).
+    pub trace: Option<(PathBuf, TraceFilter)>,
+}
+
 /// Runs `scenario` with `seed` on a fresh thread and returns what it measured.
 ///
 /// One run per process is byte-for-byte reproducible (that is what `sim run`
@@ -85,15 +121,33 @@ pub fn run(
     seed: u64,
     progress: Option<ProgressFn>,
 ) -> Result<RunReport, SimError> {
+    run_with(
+        scenario,
+        seed,
+        RunOptions {
+            progress,
+            trace: None,
+        },
+    )
+}
+
+/// [`run`] with options (trace file).
+pub fn run_with(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+) -> Result<RunReport, SimError> {
     let scenario = scenario.clone();
     let handle = std::thread::Builder::new()
         .name(format!("sim-seed-{seed}"))
         .stack_size(64 << 20)
-        .spawn(move || run_here(&scenario, seed, progress))?;
+        .spawn(move || run_here(&scenario, seed, options))?;
     handle.join().unwrap_or_else(|panic| {
         Err(SimError::Panicked {
             at_ms: 0,
+            node: None,
             message: panic_message(panic.as_ref()),
+            partial: None,
         })
     })
 }
@@ -104,18 +158,63 @@ pub fn run(
 pub fn run_here(
     scenario: &Scenario,
     seed: u64,
-    progress: Option<ProgressFn>,
+    options: RunOptions,
 ) -> Result<RunReport, SimError> {
-    let clock = Clock::new(rng::derive_key(seed, "os-entropy", 0));
+    let clock = Clock::new(rng::derive_key(entropy_seed(seed), "os-entropy", 0));
     let _guard = clock.install();
     let _ = sim_runtime::entropy::hook_address();
-    let mut sim = Simulation::new(scenario, seed, &clock, progress);
-    match catch_unwind(AssertUnwindSafe(|| sim.run())) {
-        Ok(result) => result.map(|()| sim.finish()),
-        Err(panic) => Err(SimError::Panicked {
-            at_ms: clock.now().as_millis() as u64,
-            message: panic_message(panic.as_ref()),
+    let trace = match options.trace {
+        Some((dir, filter)) => Trace::to_dir(&dir, filter)?,
+        None => Trace::hash_only(),
+    };
+    let mut sim = Simulation::new(scenario, seed, &clock, options.progress, trace.clone());
+    let outcome = catch_unwind(AssertUnwindSafe(|| sim.run()));
+    let at_ms = clock.now().as_millis() as u64;
+    let node = sim.running_node();
+    // Whatever happened, the measurements so far can be saved; if even
+    // that panics, there is nothing to save.
+    let report = catch_unwind(AssertUnwindSafe(move || sim.finish())).ok();
+    let trace_file = trace.borrow_mut().finish();
+    let mut report = report.map(|mut r| {
+        let t = trace.borrow();
+        r.trace_hash = t.hash();
+        r.trace_events = t.events();
+        r
+    });
+    let trace_file = trace_file?;
+    if let Some(r) = report.as_mut() {
+        r.trace_file = trace_file;
+    }
+    match outcome {
+        Ok(Ok(())) => Ok(report.expect("finishing a completed run does not panic")),
+        Ok(Err(SimError::Livelock { at_ms, polls, .. })) => Err(SimError::Livelock {
+            at_ms,
+            polls,
+            partial: report.map(|r| Box::new(r.incomplete())),
         }),
+        Ok(Err(other)) => Err(other),
+        Err(panic) => Err(SimError::Panicked {
+            at_ms,
+            node,
+            message: panic_message(panic.as_ref()),
+            partial: report.map(|r| Box::new(r.incomplete())),
+        }),
+    }
+}
+
+/// Name of the environment variable that, for tests of the determinism
+/// check only, mixes the process id into the seed of the entropy libp2p
+/// draws (keys, Kademlia's random refresh targets): two processes then
+/// behave differently.
+pub const UNSEEDED_FOR_TESTS: &str = "LIBP2P_SIM_TEST_UNSEEDED_ENTROPY";
+
+/// The seed of the run's entropy stream: the run's, unless the test switch
+/// is on.
+fn entropy_seed(seed: u64) -> u64 {
+    if std::env::var_os(UNSEEDED_FOR_TESTS).is_some() {
+        seed ^ u64::from(std::process::id())
+    } else {
+        seed
     }
 }
 

@@ -37,6 +37,7 @@ fn base(nodes: u32, duration: Duration) -> Scenario {
         leaves: vec![],
         partitions: vec![],
         lookups: vec![],
+        asserts: vec![],
     }
 }
 

@@ -20,6 +20,7 @@ use crate::node::Node;
 use crate::rng;
 use crate::scenario::{Departure, LeaveWho, Rejoin, Scenario, Split};
 use crate::scheduler::{NodeDriver, NodeId, Scheduler};
+use crate::trace::TraceHandle;
 
 /// Polls allowed at one virtual instant before the run is declared stuck.
 const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
@@ -30,10 +31,18 @@ struct Nodes<'a> {
     clock: &'a Clock,
     /// Nodes with news for the measurements since the last round.
     news: Vec<NodeId>,
+    /// Test-only: panic when polling this node at or after this time.
+    panic_at: Option<(NodeId, Duration)>,
 }
 
 impl NodeDriver for Nodes<'_> {
     fn poll_node(&mut self, node: NodeId, cx: &mut Context<'_>) {
+        if let Some((n, at)) = self.panic_at
+            && n == node
+            && self.clock.now() >= at
+        {
+            panic!("test panic ({PANIC_FOR_TESTS}) in node {node}");
+        }
         if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
             let had_news = n.has_news();
             n.poll(cx, self.clock.now());
@@ -72,6 +81,7 @@ pub(super) struct Simulation<'a> {
     recorder: Recorder,
     measure: Measure,
     progress: Option<ProgressFn>,
+    trace: TraceHandle,
 }
 
 impl<'a> Simulation<'a> {
@@ -80,6 +90,7 @@ impl<'a> Simulation<'a> {
         seed: u64,
         clock: &'a Clock,
         progress: Option<ProgressFn>,
+        trace: TraceHandle,
     ) -> Self {
         let mut timeline = Timeline::default();
         let joins = join_schedule(scenario, seed);
@@ -122,6 +133,7 @@ impl<'a> Simulation<'a> {
                 slots: Vec::with_capacity(scenario.node_count()),
                 clock,
                 news: Vec::new(),
+                panic_at: panic_for_tests(),
             },
             next_index,
             timeline,
@@ -131,6 +143,7 @@ impl<'a> Simulation<'a> {
             recorder: Recorder::new(scenario, seed),
             measure: Measure::new(usize::from(scenario.stack.replication_factor)),
             progress,
+            trace,
         }
     }
 
@@ -145,6 +158,7 @@ impl<'a> Simulation<'a> {
                 return Err(SimError::Livelock {
                     at_ms: self.clock.now().as_millis() as u64,
                     polls,
+                    partial: None,
                 });
             }
             self.take_news();
@@ -167,6 +181,11 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// The node whose task was being polled (after a panic: the culprit).
+    pub fn running_node(&self) -> Option<NodeId> {
+        self.sched.running()
+    }
+
     /// Hands what nodes reported in the last round to the measurements.
     fn take_news(&mut self) {
         let now = self.clock.now();
@@ -186,7 +205,12 @@ impl<'a> Simulation<'a> {
             Event::OfflineEnd { churn, node } => self.offline_end(churn, node, now),
             Event::Leave(l) => self.leave(l),
             Event::Split(p) => self.split(p, now),
-            Event::Heal => self.net.heal(),
+            Event::Heal => {
+                self.trace
+                    .borrow_mut()
+                    .record(now, 0, "heal", None, String::new);
+                self.net.heal();
+            }
             Event::Lookup(w) => self.lookup(w, now),
         }
     }
@@ -197,7 +221,18 @@ impl<'a> Simulation<'a> {
         self.net.revive(i);
         let executor = self.sched.executor(i);
         let stack = &self.scenario.stack;
-        let mut node = Node::new(i, self.seed, stack, &self.net, executor, now);
+        let mut node = Node::new(
+            i,
+            self.seed,
+            stack,
+            &self.net,
+            executor,
+            now,
+            self.trace.clone(),
+        );
+        self.trace
+            .borrow_mut()
+            .record(now, i, "join", Some(&node.peer_id), String::new);
         match &self.boot {
             Some((peer, addr)) => node.join_via(*peer, addr.clone()),
             None => self.boot = Some((node.peer_id, node.addr.clone())),
@@ -219,6 +254,10 @@ impl<'a> Simulation<'a> {
             return;
         };
         let crash = how == Departure::Crash;
+        let kind = if crash { "crash" } else { "leave" };
+        self.trace
+            .borrow_mut()
+            .record(self.clock.now(), i, kind, Some(&node.peer_id), String::new);
         if crash {
             // Before anything is dropped, so nothing is sent on the way out.
             self.net.crash(i);
@@ -380,6 +419,9 @@ impl<'a> Simulation<'a> {
                 })
             }
         };
+        self.trace
+            .borrow_mut()
+            .record(now, 0, "split", None, || format!("partition {p}"));
         self.net.split(until, group_of);
     }
 
@@ -391,6 +433,9 @@ impl<'a> Simulation<'a> {
             let node = live[rng::gen_below(r, live.len() as u64) as usize];
             let key = random_key(r);
             if let Some(n) = self.nodes.slots[node as usize].as_mut() {
+                self.trace
+                    .borrow_mut()
+                    .record(now, node, "lookup_start", Some(&key), String::new);
                 n.start_lookup(key, now);
                 self.sched.wake_node(node);
             }
@@ -428,6 +473,16 @@ fn session_record(node: &mut Node, left_at: Option<Duration>) -> NodeRecord {
         left_at,
         end: node.table_stats(),
     }
+}
+
+/// Name of the environment variable that, for tests of crash handling
+/// only, makes the run panic while polling a node: `<node>@<ms>`.
+pub const PANIC_FOR_TESTS: &str = "LIBP2P_SIM_TEST_PANIC";
+
+fn panic_for_tests() -> Option<(NodeId, Duration)> {
+    let text = std::env::var(PANIC_FOR_TESTS).ok()?;
+    let (node, ms) = text.split_once('@')?;
+    Some((node.parse().ok()?, Duration::from_millis(ms.parse().ok()?)))
 }
 
 /// Mean gap of a Poisson process of `rate` events per second.

@@ -1,0 +1,118 @@
+//! `sim run --check-determinism`: runs the scenario twice, in two separate
+//! processes at the same time, each writing its full event trace, and
+//! compares the traces event by event. Two processes, because libp2p keeps
+//! process-wide connection counters (see the README, "How determinism
+//! works"), and because that is how a user reproduces a run.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use crate::cli::{self, RunArgs};
+
+/// Runs the check; exit code 0 when both traces are identical, 1 when they
+/// differ or a run failed, 2 for a bad scenario.
+pub fn check(args: &RunArgs) -> ExitCode {
+    let scenario = match cli::load(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let out = cli::out_dir(args, &scenario, seed);
+    let repro = format!(
+        "sim run {} --seed {seed} --check-determinism",
+        args.scenario.display()
+    );
+    match compare_runs(&args.scenario, seed, &out) {
+        Ok(Verdict::Same { events, hash }) => {
+            println!(
+                "deterministic: both runs went through the same {events} events (trace hash {hash})"
+            );
+            println!("runs in {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Ok(Verdict::Differ { seq, a, b }) => {
+            println!("NOT deterministic: the runs diverge at event {seq}");
+            println!("  run a: {a}");
+            println!("  run b: {b}");
+            println!("traces in {}", out.display());
+            eprintln!("reproduce with: {repro}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            eprintln!("reproduce with: {repro}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Verdict {
+    Same { events: u64, hash: String },
+    Differ { seq: u64, a: String, b: String },
+}
+
+fn compare_runs(scenario: &Path, seed: u64, out: &Path) -> anyhow::Result<Verdict> {
+    let exe = std::env::current_exe()?;
+    let dirs: [PathBuf; 2] = [out.join("run-a"), out.join("run-b")];
+    let children = dirs
+        .iter()
+        .map(|dir| {
+            Command::new(&exe)
+                .arg("run")
+                .arg(scenario)
+                .args([
+                    "--seed",
+                    &seed.to_string(),
+                    "--trace",
+                    "--no-plot",
+                    "--quiet",
+                ])
+                .arg("--out")
+                .arg(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (child, name) in children.into_iter().zip(["a", "b"]) {
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            anyhow::bail!(
+                "run {name} failed ({}):\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    let open = |dir: &Path| -> anyhow::Result<_> {
+        Ok(BufReader::new(File::open(dir.join("events.csv"))?).lines())
+    };
+    let (mut a, mut b) = (open(&dirs[0])?, open(&dirs[1])?);
+    let mut events = 0u64;
+    loop {
+        match (a.next().transpose()?, b.next().transpose()?) {
+            (None, None) => break,
+            (la, lb) if la == lb => events += 1,
+            (la, lb) => {
+                let none = || "(no more events)".to_string();
+                return Ok(Verdict::Differ {
+                    seq: events.saturating_sub(1),
+                    a: la.unwrap_or_else(none),
+                    b: lb.unwrap_or_else(none),
+                });
+            }
+        }
+    }
+    let summary = std::fs::read_to_string(dirs[0].join("summary.csv"))?;
+    let hash = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("trace_hash,"))
+        .unwrap_or("?")
+        .to_string();
+    Ok(Verdict::Same {
+        events: events.saturating_sub(1),
+        hash,
+    })
+}
