@@ -19,7 +19,13 @@
 //!   per-link latency, TCP-like connection set-up and refusal.
 //! * [`node`]: the libp2p stack of one node and what it reports.
 //! * [`rng`]: derivation of independent random streams from the one seed.
+//! * [`dist`]: the time distributions of churn and arrivals.
+//! * [`oracle`]: the global truth (live set, true k closest peers) that the
+//!   metrics are measured against.
 //! * [`metrics`]: what a run measured and the CSV files it writes.
+//! * [`report`]: SVG charts and `index.html` from a run's report.
+//! * [`trace`]: the event trace of a run, its hash and `events.csv`.
+//! * [`invariant`]: the scenario's `[[assert]]`s checked against a report.
 //! * `sim-runtime` (under `sim/`): the virtual clock, timers and `getrandom`
 //!   hooks that the patched `web-time` and `futures-timer` crates delegate
 //!   to, so that libp2p's own timeouts and randomness follow the simulation.
@@ -34,6 +40,7 @@
 //! ```
 
 pub mod dist;
+pub mod invariant;
 pub mod metrics;
 pub mod net;
 pub mod node;
@@ -43,3 +50,4 @@ pub mod rng;
 pub mod scenario;
 pub mod scheduler;
 pub mod sim;
+pub mod trace;

@@ -99,6 +99,7 @@ fn missing_key_message(table: &str, field: &str) -> String {
         ("leave", "at") => r#" (when the nodes leave, e.g. at = "5m")"#,
         ("partition", "for") => r#" (how long the partition lasts, e.g. for = "5m")"#,
         ("lookups", "rate") => " (lookups per second over the whole network, e.g. rate = 1.0)",
+        ("assert", "that") => r#" (the condition, e.g. that = "recall_mean >= 0.9")"#,
         _ => "",
     };
     format!("missing required key `{field}`{example}")

@@ -1,6 +1,7 @@
 //! Keywords: the string values of the schema that pick one of a few choices
 //! (`arrival = "poisson"`, `rejoin = "never"`, `mode = "crash"`,
-//! `distribution = "weibull"`).
+//! `distribution = "weibull"`), and the comparison inside an assertion's
+//! `that` (`>=`, `<=`, `>`, `<`, `==`).
 //!
 //! Each choice type lists its spellings once, in [`Keyword::CHOICES`]; the same
 //! list parses the file ([`KeywordValue`]), words the error ("`"sometimes"` is not
@@ -14,6 +15,7 @@ use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
+use super::assert::CmpOp;
 use super::model::Security;
 use super::workload::{Arrival, Departure, Rejoin};
 
@@ -166,6 +168,17 @@ impl Keyword for Departure {
     const CHOICES: &'static [(&'static str, Self)] = &[
         ("graceful", Departure::Graceful),
         ("crash", Departure::Crash),
+    ];
+}
+
+impl Keyword for CmpOp {
+    const WHAT: &'static str = "a comparison";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        (">=", CmpOp::Ge),
+        ("<=", CmpOp::Le),
+        (">", CmpOp::Gt),
+        ("<", CmpOp::Lt),
+        ("==", CmpOp::Eq),
     ];
 }
 

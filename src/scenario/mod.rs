@@ -4,8 +4,9 @@
 //! nodes run, what the network between them looks like, and which workloads
 //! happen when: nodes joining (`[[join]]`), nodes coming and going (`[[churn]]`),
 //! one-off departures (`[[leave]]`), network partitions (`[[partition]]`) and
-//! lookups (`[[lookups]]`). The schema is documented for users in
-//! `scenarios/README.md`; a minimal file is
+//! lookups (`[[lookups]]`); and which invariants the run must keep
+//! (`[[assert]]`, checked after the run by [`crate::invariant::check`]). The
+//! schema is documented for users in `scenarios/README.md`; a minimal file is
 //!
 //! ```toml
 //! name = "bootstrap"
@@ -25,10 +26,11 @@
 //!    keys and keep each value's span. Type errors, unknown keys, missing required
 //!    keys, malformed durations and unknown keywords (`keyword.rs`) stop here;
 //!    `diagnose.rs` finds their key path in the tree and rewords them.
-//! 3. `validate.rs` (with `validate_network.rs`, `validate_workloads.rs` and
-//!    `validate_churn.rs`) checks the rules that involve values (ranges,
-//!    `min <= max`, workloads inside the run, region names, the node limit) and
-//!    fills in the defaults, producing the types of `model.rs` and `workload.rs`.
+//! 3. `validate.rs` (with `validate_network.rs`, `validate_workloads.rs`,
+//!    `validate_churn.rs` and `validate_assert.rs`) checks the rules that involve
+//!    values (ranges, `min <= max`, workloads inside the run, region names, the
+//!    node limit, metric names and sample times) and fills in the defaults,
+//!    producing the types of `model.rs`, `workload.rs` and `assert.rs`.
 //!
 //! The first problem found is returned as a [`ScenarioError`], whose `Display` is
 //! one line of the form `<file>:<line>:<column>: <key path>: <message>`.
@@ -85,6 +87,9 @@
 //! | `lookups[i].at`         | `"0s"`               | `< duration`                         |
 //! | `lookups[i].for`        | until the end        | `> 0`, `at + for <= duration`        |
 //! | `lookups[i].rate`       | required             | lookups per second, `> 0`, `<=` [`MAX_LOOKUP_RATE`] (1000) |
+//! | `assert[i].that`        | required             | `"<metric> <op> <number>"`, op one of `>=`, `<=`, `>`, `<`, `==`; a metric of [`crate::invariant`]; a finite number |
+//! | `assert[i].at`          | at the end           | a sample metric only; a multiple of `sample_interval`, `> 0`, `<= duration`; not with `from` |
+//! | `assert[i].from`        | at the end           | a sample metric only; at most the last sample time; not with `at` |
 //!
 //! A distribution table (`session`, `offline`) is `{ distribution = "<kind>", ... }`
 //! with exactly the parameters of its kind: `"exponential"`: `mean`;
@@ -114,6 +119,7 @@
 //! key paths, wording) needs no change; a string with a few allowed values is a
 //! `Keyword` type (`keyword.rs`).
 
+mod assert;
 mod diagnose;
 mod duration;
 mod error;
@@ -123,6 +129,7 @@ mod raw;
 mod raw_workloads;
 mod render;
 mod validate;
+mod validate_assert;
 mod validate_churn;
 mod validate_network;
 mod validate_workloads;
@@ -130,6 +137,8 @@ mod workload;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_assert;
 #[cfg(test)]
 mod tests_churn;
 #[cfg(test)]
@@ -144,6 +153,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::de::DeTable;
 
+pub use assert::{Assert, AssertWhen, CmpOp};
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 pub use model::{

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::assert::Assert;
 pub(crate) use super::workload::Join;
 use super::workload::{Churn, Leave, Lookups, Partition};
 
@@ -79,6 +80,9 @@ pub struct Scenario {
     pub partitions: Vec<Partition>,
     /// The `[[lookups]]` workloads in file order. Default: none.
     pub lookups: Vec<Lookups>,
+    /// The `[[assert]]` invariants in file order, checked after the run by
+    /// [`crate::invariant::check`]. Default: none.
+    pub asserts: Vec<Assert>,
 }
 
 impl Scenario {

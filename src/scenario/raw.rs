@@ -64,6 +64,23 @@ pub(crate) struct RawScenario {
     pub partition: Option<Spanned<Vec<Spanned<RawPartition>>>>,
     /// `[[lookups]]`: lookup workloads. Default: none.
     pub lookups: Option<Spanned<Vec<Spanned<RawLookups>>>>,
+    /// `[[assert]]`: invariants checked after the run. Default: none.
+    pub assert: Option<Spanned<Vec<Spanned<RawAssert>>>>,
+}
+
+/// One `[[assert]]` entry. The condition is read as a string here and parsed
+/// by `validate_assert.rs`, which knows the metric names.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAssert {
+    /// `that`: `"<metric> <op> <number>"`. Required.
+    pub that: Spanned<String>,
+    /// `at`: check on the sample taken at this time. Optional; a multiple of
+    /// `sample_interval`, `> 0`, `<= duration`; not with `from`.
+    pub at: Option<Spanned<DurationValue>>,
+    /// `from`: check on every sample from this time on. Optional; at most the
+    /// time of the last sample; not with `at`.
+    pub from: Option<Spanned<DurationValue>>,
 }
 
 /// `[stack]`. Integers are read as i64 (TOML's integer) so that `0` and `-3`

@@ -4,11 +4,14 @@
 //! run will do (`sim check` prints it). The document parses back, with
 //! [`Scenario::parse`], to an equal [`Scenario`]: durations are written with
 //! [`format_duration`] (exact to the nanosecond), numbers with Rust's shortest
-//! round-trip spelling, and keys in the order of `scenarios/README.md`.
+//! round-trip spelling (also inside an assertion's `that`), and keys in the
+//! order of `scenarios/README.md`. An `[[assert]]` without `at` or `from` is
+//! written without them: "at the end" has no spelling of its own.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::assert::{Assert, AssertWhen};
 use super::duration::format_duration;
 use super::keyword::spelling;
 use super::model::{Latency, Network, Scenario, Stack};
@@ -40,6 +43,9 @@ impl Scenario {
         }
         for lookups in &self.lookups {
             write_lookups(&mut out, lookups);
+        }
+        for assert in &self.asserts {
+            write_assert(&mut out, assert);
         }
         out
     }
@@ -161,6 +167,16 @@ fn write_lookups(out: &mut String, lookups: &Lookups) {
     line(out, "at", &duration(lookups.at));
     line(out, "for", &duration(lookups.length));
     line(out, "rate", &number(lookups.rate));
+}
+
+fn write_assert(out: &mut String, assert: &Assert) {
+    header(out, "[[assert]]");
+    line(out, "that", &string(&assert.that()));
+    match assert.when {
+        AssertWhen::End => {}
+        AssertWhen::At(at) => line(out, "at", &duration(at)),
+        AssertWhen::From(from) => line(out, "from", &duration(from)),
+    }
 }
 
 /// A duration as a TOML string: `"5m"`.

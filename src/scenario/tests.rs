@@ -89,6 +89,7 @@ fn minimal_file_gets_every_default() {
         leaves: Vec::new(),
         partitions: Vec::new(),
         lookups: Vec::new(),
+        asserts: Vec::new(),
     };
     assert_eq!(scenario.stack, Stack::default());
     assert_eq!(scenario.network, Network::default());
@@ -187,7 +188,7 @@ fn unknown_top_level_key_lists_the_allowed_keys() {
     assert!(
         err.message.ends_with(
             "allowed keys: name, description, seed, duration, sample_interval, stack, network, \
-             join, churn, leave, partition, lookups"
+             join, churn, leave, partition, lookups, assert"
         ),
         "{err}"
     );

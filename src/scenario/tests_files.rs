@@ -39,7 +39,7 @@ fn shipped(name: &str) -> Scenario {
 }
 
 /// `to_toml` then `parse` gives the same scenario, and rendering is stable.
-fn assert_round_trip(scenario: &Scenario) {
+pub(super) fn assert_round_trip(scenario: &Scenario) {
     let text = scenario.to_toml();
     let back = Scenario::parse(&text, "rendered.toml")
         .unwrap_or_else(|err| panic!("{err}\nin the rendered text:\n{text}"));
@@ -309,6 +309,15 @@ rate = 1000
 at = "23h"
 for = "1h"
 rate = 0.001
+
+[[assert]]
+that = "  recall_p10>=-1e-7 "
+from = "0s"
+[[assert]]
+that = "min_entries == 0.30000000000000004"
+at = "1d"
+[[assert]]
+that = "bytes < 1e300"
 "#;
 
 #[test]
@@ -325,6 +334,19 @@ fn maximal_scenario_round_trips() {
         scenario.partitions[1].split,
         Split::Regions(vec![vec![2], vec![1, 0]])
     );
+    assert_eq!(
+        scenario.asserts[0],
+        Assert {
+            metric: "recall_p10".to_owned(),
+            op: CmpOp::Ge,
+            value: -1e-7,
+            when: AssertWhen::From(Duration::ZERO),
+        }
+    );
+    assert_eq!(scenario.asserts[1].value, 0.30000000000000004);
+    assert_eq!(scenario.asserts[1].when, AssertWhen::At(secs(86_400)));
+    assert_eq!(scenario.asserts[2].value, 1e300);
+    assert_eq!(scenario.asserts[2].when, AssertWhen::End);
     assert_round_trip(&scenario);
 }
 
@@ -363,5 +385,6 @@ fn readme_examples_are_valid() {
     assert_eq!(scenario.leaves.len(), 2);
     assert_eq!(scenario.partitions.len(), 2);
     assert_eq!(scenario.lookups.len(), 1);
+    assert_eq!(scenario.asserts.len(), 3);
     assert_round_trip(&scenario);
 }

@@ -5,10 +5,11 @@
 //! rule. Rules are checked in the order the schema lists the keys (`name`,
 //! `duration`, `sample_interval`, `[stack]`, `[network]`, then each workload list
 //! in file order: `[[join]]`, `[[churn]]`, `[[leave]]`, `[[partition]]`,
-//! `[[lookups]]`), which is the order a scenario file is normally written in.
-//! The network's rules are in `validate_network.rs`, the workloads' in
-//! `validate_workloads.rs` and `validate_churn.rs`; this file holds the top
-//! level, `[stack]` and the helpers they share.
+//! `[[lookups]]`, then `[[assert]]`), which is the order a scenario file is
+//! normally written in. The network's rules are in `validate_network.rs`, the
+//! workloads' in `validate_workloads.rs` and `validate_churn.rs`, the
+//! assertions' in `validate_assert.rs`; this file holds the top level,
+//! `[stack]` and the helpers they share.
 //!
 //! Every raw value carries its byte span, so an error points at the value that
 //! breaks the rule. When the culprit is a default (the key is absent), the error
@@ -25,6 +26,7 @@ use super::model::{
     DEFAULT_SAMPLE_INTERVAL, DEFAULT_SEED, MAX_DURATION, MAX_NAME_LEN, Scenario, Stack,
 };
 use super::raw::{RawInterval, RawScenario, RawStack};
+use super::validate_assert::resolve_asserts;
 use super::validate_churn::resolve_churn;
 use super::validate_network::resolve_network;
 use super::validate_workloads::{
@@ -94,6 +96,7 @@ pub(crate) fn resolve(raw: RawScenario, source: &Source<'_>) -> Result<Scenario,
     let leaves = resolve_leaves(raw.leave, duration, initial_nodes, source)?;
     let partitions = resolve_partitions(raw.partition, duration, &network, source)?;
     let lookups = resolve_lookups(raw.lookups, duration, source)?;
+    let asserts = resolve_asserts(raw.assert, duration, sample_interval, source)?;
 
     Ok(Scenario {
         name,
@@ -108,6 +111,7 @@ pub(crate) fn resolve(raw: RawScenario, source: &Source<'_>) -> Result<Scenario,
         leaves,
         partitions,
         lookups,
+        asserts,
     })
 }
 
