@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use libp2p_sim::invariant;
 use libp2p_sim::metrics::RunReport;
 use libp2p_sim::metrics::summary::{Spread, level_name};
 use libp2p_sim::scenario::{Scenario, format_duration};
-use libp2p_sim::sim::{self, Progress};
+use libp2p_sim::sim::{self, Progress, RunOptions};
+use libp2p_sim::trace::TraceFilter;
 
 /// Deterministic simulation of rust-libp2p networks in virtual time.
 #[derive(Debug, Parser)]
@@ -23,28 +25,43 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario and write its CSV results.
-    Run {
-        /// The scenario file (TOML), e.g. scenarios/bootstrap.toml.
-        scenario: PathBuf,
-        /// Seed of the run [default: the scenario's `seed`].
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Output directory [default: results/<scenario name>/seed-<seed>].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Do not print progress while running.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Do not draw the SVG charts and index.html (CSV files only).
-        #[arg(long)]
-        no_plot: bool,
-    },
+    Run(RunArgs),
     /// Validate a scenario without running it, and print it resolved (every
     /// default filled in) as TOML.
     Check {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+}
+
+/// Arguments of `sim run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML), e.g. scenarios/bootstrap.toml.
+    pub scenario: PathBuf,
+    /// Seed of the run [default: the scenario's `seed`].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output directory [default: results/<scenario name>/seed-<seed>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not print progress while running.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not draw the SVG charts and index.html (CSV files only).
+    #[arg(long)]
+    pub no_plot: bool,
+    /// Write every swarm, Kademlia and scenario event to events.csv.
+    #[arg(long)]
+    pub trace: bool,
+    /// Keep only some events in events.csv (implies --trace): comma-separated
+    /// node indices, node ranges (0-9) and event kinds (connection_closed).
+    #[arg(long, value_name = "FILTER")]
+    pub trace_filter: Option<String>,
+    /// Run the scenario twice, in two processes, and compare their event
+    /// traces; report the first divergent event if they differ.
+    #[arg(long)]
+    pub check_determinism: bool,
 }
 
 /// Exit code for a scenario file that cannot be used (as for usage errors).
@@ -54,13 +71,8 @@ const EXIT_BAD_INPUT: u8 = 2;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run {
-            scenario,
-            seed,
-            out,
-            quiet,
-            no_plot,
-        } => run(&scenario, seed, out, quiet, !no_plot),
+        Command::Run(args) if args.check_determinism => crate::determinism::check(&args),
+        Command::Run(args) => run(&args),
         Command::Check { scenario } => check(&scenario),
     }
 }
@@ -82,7 +94,25 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
-fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, plot: bool) -> ExitCode {
+/// Loads the scenario of `args`, or prints the error (exit code 2).
+pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
+    Scenario::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+/// The output directory of a run.
+pub fn out_dir(args: &RunArgs, scenario: &Scenario, seed: u64) -> PathBuf {
+    args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(&scenario.name)
+            .join(format!("seed-{seed}"))
+    })
+}
+
+fn run(args: &RunArgs) -> ExitCode {
+    let path = args.scenario.as_path();
     let scenario = match Scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -90,9 +120,17 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, plot: 
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
-    let seed = seed.unwrap_or(scenario.seed);
+    let filter = match args.trace_filter.as_deref().map(TraceFilter::parse) {
+        Some(Err(e)) => {
+            eprintln!("error: --trace-filter: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        Some(Ok(f)) => Some(f),
+        None => args.trace.then(TraceFilter::default),
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
     let repro = format!("sim run {} --seed {seed}", path.display());
-    match run_scenario(path, &scenario, seed, out, quiet, plot) {
+    match run_scenario(args, &scenario, seed, filter) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -103,22 +141,17 @@ fn run(path: &Path, seed: Option<u64>, out: Option<PathBuf>, quiet: bool, plot: 
 }
 
 fn run_scenario(
-    path: &Path,
+    args: &RunArgs,
     scenario: &Scenario,
     seed: u64,
-    out: Option<PathBuf>,
-    quiet: bool,
-    plot: bool,
+    filter: Option<TraceFilter>,
 ) -> anyhow::Result<()> {
-    let out = out.unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(&scenario.name)
-            .join(format!("seed-{seed}"))
-    });
+    let path = args.scenario.as_path();
+    let out = out_dir(args, scenario, seed);
     println!("scenario   {} ({})", scenario.name, path.display());
     println!("seed       {seed}");
     println!("nodes      {}", scenario.node_count());
-    let progress = (!quiet && std::io::stderr().is_terminal()).then(|| {
+    let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         Box::new(|p: Progress| {
             eprint!(
                 "\r  virtual {:>10} / {}  nodes {:>6}",
@@ -131,16 +164,38 @@ fn run_scenario(
     });
     let show_progress = progress.is_some();
     let started = wall::now();
-    let result = sim::run(scenario, seed, progress);
+    let options = RunOptions {
+        progress,
+        trace: filter.map(|f| (out.clone(), f)),
+    };
+    let result = sim::run_with(scenario, seed, options);
     let wall = wall::since(started);
     if show_progress {
         eprintln!();
     }
-    let report = result.context("the simulation failed")?;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            // Save what was measured, marked incomplete, then fail.
+            if let Some(partial) = e.partial() {
+                partial
+                    .write_csv(&out)
+                    .with_context(|| format!("writing results to {}", out.display()))?;
+                eprintln!(
+                    "partial results (summary.csv: complete,false) in {}",
+                    out.display()
+                );
+            }
+            return Err(
+                anyhow::Error::new(e).context(format!("the simulation (seed {seed}) failed"))
+            );
+        }
+    };
     let mut files = report
         .write_csv(&out)
         .with_context(|| format!("writing results to {}", out.display()))?;
-    if plot {
+    files.extend(report.trace_file.clone());
+    if !args.no_plot {
         files.extend(
             libp2p_sim::report::write_report(&report, &out)
                 .with_context(|| format!("drawing charts in {}", out.display()))?,
@@ -152,6 +207,20 @@ fn run_scenario(
         .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     println!("output     {}/ ({})", out.display(), names.join(", "));
+    let violations = invariant::check(&scenario.asserts, &report);
+    if !scenario.asserts.is_empty() && violations.is_empty() {
+        println!("asserts    all {} hold", scenario.asserts.len());
+    }
+    if !violations.is_empty() {
+        for v in &violations {
+            eprintln!("{v}");
+        }
+        anyhow::bail!(
+            "{} of {} assertions failed",
+            violations.len(),
+            scenario.asserts.len()
+        );
+    }
     Ok(())
 }
 
@@ -218,6 +287,10 @@ fn print_summary(report: &RunReport, wall: Duration) {
     println!(
         "tables     {:.1} routing-table entries and {:.1} connected peers per live node at the end",
         s.mean_entries_end, s.mean_connected_end
+    );
+    println!(
+        "trace      {} over {} events",
+        report.trace_hash, report.trace_events
     );
     println!(
         "network    {} connections, {} refused dials, {} bytes in {} writes",

@@ -239,3 +239,191 @@ fn check_prints_the_resolved_scenario_and_rejects_bad_ones() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_determinism_passes_on_a_deterministic_run() {
+    let out = scratch("check-det-ok");
+    let o = sim(&[
+        "run",
+        "tests/scenarios/churn-small.toml",
+        "--check-determinism",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("deterministic: both runs went through the same"),
+        "{stdout}"
+    );
+    assert_eq!(
+        read(&out.join("run-a"), "events.csv"),
+        read(&out.join("run-b"), "events.csv")
+    );
+}
+
+#[test]
+fn check_determinism_reports_the_first_divergent_event() {
+    let out = scratch("check-det-broken");
+    let o = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args([
+            "run",
+            "tests/scenarios/small.toml",
+            "--check-determinism",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // The test-only switch: libp2p's entropy mixes in the process id.
+        .env("LIBP2P_SIM_TEST_UNSEEDED_ENTROPY", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("NOT deterministic: the runs diverge at event"),
+        "{stdout}"
+    );
+    let line = |run: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(run).map(str::to_string))
+            .unwrap()
+    };
+    let (a, b) = (line("run a: "), line("run b: "));
+    assert_ne!(a, b);
+    // Both lines are events of the traces, at the same position.
+    let seq = |l: &str| l.split(',').next().unwrap().to_string();
+    assert_eq!(seq(&a), seq(&b), "{a} / {b}");
+    let events = String::from_utf8(read(&out.join("run-a"), "events.csv")).unwrap();
+    assert!(events.lines().any(|l| l == a), "{a} is in run a's trace");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--check-determinism"),
+        "the repro command is printed"
+    );
+}
+
+#[test]
+fn trace_filter_keeps_only_the_chosen_nodes_and_kinds() {
+    let out = scratch("trace-filter");
+    let o = sim(&[
+        "run",
+        "tests/scenarios/small.toml",
+        "--trace-filter",
+        "3,connection_established",
+        "--no-plot",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let events = String::from_utf8(read(&out, "events.csv")).unwrap();
+    let rows: Vec<&str> = events.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    for row in rows {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!((f[2], f[3]), ("3", "connection_established"), "{row}");
+    }
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("trace      "), "{stdout}");
+    let bad = sim(&[
+        "run",
+        "tests/scenarios/small.toml",
+        "--trace-filter",
+        "bogus",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn a_panic_names_seed_time_and_node_and_leaves_complete_files_marked_incomplete() {
+    let out = scratch("panic");
+    let o = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args([
+            "run",
+            "tests/scenarios/small.toml",
+            "--seed",
+            "5",
+            "--trace",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("LIBP2P_SIM_TEST_PANIC", "7@5000")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("seed 5"), "{stderr}");
+    assert!(stderr.contains("in node 7"), "{stderr}");
+    assert!(stderr.contains("panic at virtual time 5"), "{stderr}");
+    assert!(
+        stderr.contains("reproduce with: sim run tests/scenarios/small.toml --seed 5"),
+        "{stderr}"
+    );
+    let summary = String::from_utf8(read(&out, "summary.csv")).unwrap();
+    assert!(summary.contains("\ncomplete,false\n"), "{summary}");
+    for file in ["discovery.csv", "routing_table.csv", "events.csv"] {
+        let text = String::from_utf8(read(&out, file)).unwrap();
+        assert!(text.ends_with('\n'), "{file} ends with a whole row");
+        let width = text.lines().next().unwrap().split(',').count();
+        assert!(
+            text.lines().all(|l| l.split(',').count() == width),
+            "{file} has no torn rows"
+        );
+    }
+}
+
+fn trace_hash(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("trace      "))
+        .expect("the run prints its trace hash")
+        .to_string()
+}
+
+#[test]
+fn assertions_pass_or_fail_with_the_measured_value_and_fail_identically_again() {
+    let ok = sim(&[
+        "run",
+        "tests/scenarios/asserts.toml",
+        "--seed",
+        "2",
+        "--no-plot",
+        "--out",
+        scratch("asserts-ok").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{stdout}");
+    assert!(stdout.contains("asserts    all 2 hold"), "{stdout}");
+
+    let mut hashes = Vec::new();
+    for attempt in 0..3 {
+        let o = sim(&[
+            "run",
+            "tests/scenarios/asserts.toml",
+            "--seed",
+            "1",
+            "--no-plot",
+            "--out",
+            scratch(&format!("asserts-fail-{attempt}"))
+                .to_str()
+                .unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("assert[1] failed: crashes <= 18: measured 22"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("reproduce with: sim run tests/scenarios/asserts.toml --seed 1"),
+            "{stderr}"
+        );
+        hashes.push(trace_hash(&String::from_utf8_lossy(&o.stdout)));
+    }
+    assert!(hashes.windows(2).all(|w| w[0] == w[1]), "{hashes:?}");
+}
