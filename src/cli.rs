@@ -32,6 +32,34 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Run many seeds of a scenario, each in its own process, on all cores;
+    /// write sweep.csv and list the failing seeds with their repro commands.
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Seeds: A..B (both included, e.g. 1..500) or a list 1,5,9.
+        #[arg(long)]
+        seeds: String,
+        /// Runs at a time [default: the number of cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard i of n (0-based, every n-th seed from position i),
+        /// e.g. --shard $JOB_COMPLETION_INDEX/8.
+        #[arg(long, value_name = "i/n")]
+        shard: Option<String>,
+        /// Output directory [default: results/<scenario name>/sweep].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Merge the sweep.csv files of several shards into one.
+    Merge {
+        /// The sweep.csv files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The merged file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Arguments of `sim run`.
@@ -74,6 +102,17 @@ pub fn main() -> ExitCode {
         Command::Run(args) if args.check_determinism => crate::determinism::check(&args),
         Command::Run(args) => run(&args),
         Command::Check { scenario } => check(&scenario),
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+            out,
+        } => sweep_command(&scenario, &seeds, jobs, shard.as_deref(), out),
+        Command::Merge { inputs, out } => crate::sweep::merge(&inputs, &out).unwrap_or_else(|e| {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }),
     }
 }
 
@@ -92,6 +131,46 @@ fn check(path: &Path) -> ExitCode {
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }
+}
+
+fn sweep_command(
+    scenario: &Path,
+    seeds: &str,
+    jobs: Option<usize>,
+    shard: Option<&str>,
+    out: Option<PathBuf>,
+) -> ExitCode {
+    let usage = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    };
+    let mut seeds = match crate::sweep::parse_seeds(seeds) {
+        Ok(s) => s,
+        Err(e) => return usage(format!("--seeds {e}")),
+    };
+    if let Some(text) = shard {
+        match crate::sweep::parse_shard(text) {
+            Ok(s) => seeds = crate::sweep::shard(&seeds, s),
+            Err(e) => return usage(format!("--shard {e}")),
+        }
+    }
+    let jobs = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    crate::sweep::sweep(scenario, &seeds, jobs, out).unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Wall-clock time now (for figures printed, never inside a simulation).
+pub fn wall_now() -> std::time::Instant {
+    wall::now()
+}
+
+/// Wall-clock time since `start`.
+pub fn wall_since(start: std::time::Instant) -> Duration {
+    wall::since(start)
 }
 
 /// Loads the scenario of `args`, or prints the error (exit code 2).

@@ -2,6 +2,7 @@
 
 mod cli;
 mod determinism;
+mod sweep;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -427,3 +427,78 @@ fn assertions_pass_or_fail_with_the_measured_value_and_fail_identically_again() 
     }
     assert!(hashes.windows(2).all(|w| w[0] == w[1]), "{hashes:?}");
 }
+
+fn failing_seeds(sweep_csv: &str) -> Vec<u64> {
+    sweep_csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) != Some("ok"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn sweep_finds_the_failing_seeds_and_shards_merge_to_the_same_result() {
+    let out = scratch("sweep-all");
+    let o = sim(&[
+        "sweep",
+        "tests/scenarios/asserts.toml",
+        "--seeds",
+        "1..6",
+        "--jobs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "some seeds fail: {stdout}");
+    let all = String::from_utf8(read(&out, "sweep.csv")).unwrap();
+    assert_eq!(all.lines().count(), 7, "{all}");
+    let failing = failing_seeds(&all);
+    // Seeds 1 and 2 are the ones the assertion test knows.
+    assert!(failing.contains(&1) && !failing.contains(&2), "{all}");
+    for seed in &failing {
+        assert!(
+            stdout.contains(&format!(
+                "reproduce with: sim run tests/scenarios/asserts.toml --seed {seed}\n"
+            )),
+            "{stdout}"
+        );
+    }
+    // The same sweep in two shards, merged.
+    let mut parts = Vec::new();
+    for i in 0..2 {
+        let dir = scratch(&format!("sweep-shard-{i}"));
+        let shard = format!("{i}/2");
+        sim(&[
+            "sweep",
+            "tests/scenarios/asserts.toml",
+            "--seeds",
+            "1..6",
+            "--shard",
+            &shard,
+            "--jobs",
+            "1",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        parts.push(dir.join("sweep.csv"));
+    }
+    let merged = scratch("sweep-merged").with_extension("csv");
+    let o = sim(&[
+        "merge",
+        parts[0].to_str().unwrap(),
+        parts[1].to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged = std::fs::read_to_string(&merged).unwrap();
+    assert_eq!(failing_seeds(&merged), failing);
+    let hashes = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .map(|l| l.split(',').nth(4).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(hashes(&merged), hashes(&all), "same trace hash per seed");
+}
