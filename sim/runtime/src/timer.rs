@@ -153,12 +153,18 @@ impl Delay {
         self.shared.deadline.store(deadline, Relaxed);
     }
 
-    /// Makes sure a queue entry exists for the current deadline.
+    /// Makes sure a queue entry exists at or before the current deadline.
+    /// An entry for an earlier deadline is enough: when it fires it sees the
+    /// later deadline and queues itself again (see [`Entry::fire`]), so
+    /// frequent resets to later deadlines (idle and keep-alive timers) do
+    /// not fill the queue with stale entries.
     fn enqueue(&self) {
         let deadline = self.shared.deadline.load(Relaxed);
-        if self.shared.queued.swap(deadline, Relaxed) == deadline {
+        let queued = self.shared.queued.load(Relaxed);
+        if queued != NOT_QUEUED && queued <= deadline {
             return;
         }
+        self.shared.queued.store(deadline, Relaxed);
         let target = Target::Delay(Arc::downgrade(&self.shared));
         if self.simulated {
             // A delay polled after its simulation ended never fires.

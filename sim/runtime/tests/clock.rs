@@ -148,3 +148,32 @@ fn futures_lite_block_on(mut f: impl Future<Output = ()> + Unpin) {
         std::thread::park();
     }
 }
+
+#[test]
+fn resets_to_later_deadlines_keep_one_queue_entry() {
+    let clock = Clock::new([9; 32]);
+    let _g = clock.install();
+    let (count, waker) = counter();
+    let mut d = Delay::new(10 * MS);
+    assert!(poll(&mut d, &waker).is_pending());
+    // A keep-alive timer pushed back on every bit of activity.
+    for i in 1..=100 {
+        d.reset((10 + i) * MS);
+        assert!(poll(&mut d, &waker).is_pending());
+    }
+    assert_eq!(clock.pending_timers(), 1, "no stale entries");
+    // The entry at 10 ms finds the deadline moved and queues itself again.
+    clock.advance_to(10 * MS);
+    assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    assert_eq!(clock.next_deadline(), Some(110 * MS));
+    clock.advance_to(110 * MS);
+    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    assert!(poll(&mut d, &waker).is_ready());
+    // A reset to an earlier deadline still fires early.
+    d.reset(50 * MS);
+    assert!(poll(&mut d, &waker).is_pending());
+    d.reset(5 * MS);
+    assert!(poll(&mut d, &waker).is_pending());
+    clock.advance_to(115 * MS);
+    assert_eq!(count.0.load(Ordering::SeqCst), 2);
+}
