@@ -12,6 +12,7 @@
 //!   deliver them (the partitions of a scenario are shorter than TCP's
 //!   give-up time of about 15 minutes).
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,11 +62,16 @@ struct State {
 
 /// Liveness and partitions of one network.
 #[derive(Default)]
-pub(crate) struct Fabric(Mutex<State>);
+pub(crate) struct Fabric {
+    state: Mutex<State>,
+    /// False until the first crash or partition: until then every path is
+    /// open, and links need not take the lock on every write.
+    disturbed: AtomicBool,
+}
 
 impl Fabric {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.lock().expect("fabric lock")
+        self.state.lock().expect("fabric lock")
     }
 
     /// The current end of `node`.
@@ -79,6 +85,9 @@ impl Fabric {
 
     /// Whether `node` is crashed now.
     pub fn is_crashed(&self, node: NodeId) -> bool {
+        if !self.disturbed.load(Relaxed) {
+            return false;
+        }
         self.lock()
             .lives
             .get(node as usize)
@@ -87,6 +96,7 @@ impl Fabric {
 
     /// `node` crashes: from now on it is a black hole.
     pub fn crash(&self, node: NodeId) {
+        self.disturbed.store(true, Relaxed);
         let mut st = self.lock();
         let i = node as usize;
         if st.lives.len() <= i {
@@ -111,6 +121,7 @@ impl Fabric {
 
     /// Starts a partition that heals at `until`.
     pub fn split(&self, until: Duration, group_of: GroupFn) {
+        self.disturbed.store(true, Relaxed);
         self.lock().split = Some(Split { until, group_of });
     }
 
@@ -121,6 +132,9 @@ impl Fabric {
 
     /// What happens now to bytes from `from` to `to`.
     pub fn path(&self, from: End, to: End) -> Path {
+        if !self.disturbed.load(Relaxed) {
+            return Path::Open;
+        }
         let st = self.lock();
         let life = |n: NodeId| st.lives.get(n as usize).copied().unwrap_or_default();
         let (lf, lt) = (life(from.node), life(to.node));
