@@ -15,6 +15,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use libp2p_sim::metrics::write_atomic;
+
 use crate::cli;
 
 /// Columns of `sweep.csv`.
@@ -221,13 +223,6 @@ fn collect(
         figures,
         message,
     })
-}
-
-fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("csv.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// `sim merge`: the rows of several `sweep.csv` files, one per seed, sorted.

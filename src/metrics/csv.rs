@@ -28,6 +28,18 @@ macro_rules! row {
     }};
 }
 
+/// Writes `body` to `path` through a temporary file in the same directory
+/// and a rename, so a file that exists under `path` is always complete.
+pub fn write_atomic(path: &Path, body: &str) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    fs::write(&tmp, body)?;
+    fs::rename(&tmp, path)
+}
+
 impl RunReport {
     /// Writes the CSV files into `dir` (created if needed). Returns the
     /// paths written.
@@ -40,15 +52,14 @@ impl RunReport {
             ("lookups.csv", self.lookups_csv()),
             ("summary.csv", self.summary_csv()),
         ];
-        let mut written = Vec::new();
-        for (name, body) in files {
-            let path = dir.join(name);
-            let tmp = dir.join(format!(".{name}.tmp"));
-            fs::write(&tmp, body)?;
-            fs::rename(&tmp, &path)?;
-            written.push(path);
-        }
-        Ok(written)
+        files
+            .into_iter()
+            .map(|(name, body)| {
+                let path = dir.join(name);
+                write_atomic(&path, &body)?;
+                Ok(path)
+            })
+            .collect()
     }
 
     fn discovery_csv(&self) -> String {

@@ -15,13 +15,14 @@ use crate::rng;
 use crate::scenario::Latency;
 use crate::scheduler::{NodeDriver, Scheduler};
 
-struct NoNodes;
+/// A driver for scheduler tests without nodes.
+pub(super) struct NoNodes;
 impl NodeDriver for NoNodes {
     fn poll_node(&mut self, _: NodeId, _: &mut Context<'_>) {}
 }
 
 /// Runs tasks and advances the clock until nothing is left to do.
-fn drive(clock: &Clock, sched: &mut Scheduler) {
+pub(super) fn drive(clock: &Clock, sched: &mut Scheduler) {
     loop {
         sched.run_ready(&mut NoNodes, u64::MAX);
         match clock.next_deadline() {

@@ -2,7 +2,6 @@
 //! hand-computed times.
 
 use std::sync::{Arc, Mutex};
-use std::task::Context;
 use std::time::Duration;
 
 use futures::future::{Either, poll_fn, select};
@@ -11,27 +10,11 @@ use libp2p::core::Endpoint;
 use libp2p::core::transport::{DialOpts, ListenerId, PortUse, Transport, TransportEvent};
 use sim_runtime::{Clock, Delay};
 
+use super::tests::drive;
 use super::*;
 use crate::rng;
 use crate::scenario::{Latency, Network as NetworkConfig, Region};
-use crate::scheduler::{NodeDriver, Scheduler};
-
-struct NoNodes;
-impl NodeDriver for NoNodes {
-    fn poll_node(&mut self, _: NodeId, _: &mut Context<'_>) {}
-}
-
-fn drive(clock: &Clock, sched: &mut Scheduler) {
-    loop {
-        sched.run_ready(&mut NoNodes, u64::MAX);
-        match clock.next_deadline() {
-            Some(t) => {
-                clock.advance_to(t);
-            }
-            None => return,
-        }
-    }
-}
+use crate::scheduler::Scheduler;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

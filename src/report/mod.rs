@@ -17,7 +17,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::metrics::RunReport;
+use crate::metrics::{RunReport, write_atomic};
 
 /// File names of the charts, with what they show (the `alt` text of the
 /// page), in the order [`write_report`] writes them.
@@ -68,13 +68,12 @@ pub fn write_report(report: &RunReport, dir: &Path) -> io::Result<Vec<PathBuf>> 
         files.push((*name, svg));
     }
     files.push((INDEX, html::page(report, &CHARTS)));
-    let mut written = Vec::new();
-    for (name, body) in files {
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        fs::write(&tmp, body)?;
-        fs::rename(&tmp, &path)?;
-        written.push(path);
-    }
-    Ok(written)
+    files
+        .into_iter()
+        .map(|(name, body)| {
+            let path = dir.join(name);
+            write_atomic(&path, &body)?;
+            Ok(path)
+        })
+        .collect()
 }
