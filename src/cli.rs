@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use libp2p_sim::invariant;
+use libp2p_sim::machine::{self, Performance, Stopwatch};
 use libp2p_sim::metrics::RunReport;
 use libp2p_sim::metrics::summary::{Spread, level_name};
 use libp2p_sim::scenario::{Scenario, format_duration};
@@ -51,6 +52,35 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run the scaling series (each scenario at each node count, one run at a
+    /// time, each in its own process) and write bench.csv and bench.md.
+    Bench {
+        /// Scenario files.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "scenarios/storm.toml,scenarios/bootstrap.toml,scenarios/churn.toml"
+        )]
+        scenarios: Vec<PathBuf>,
+        /// Node counts.
+        #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000",
+              value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        nodes: Vec<u32>,
+        /// Seed of every run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A built tokio-baseline binary (../shared/baseline-tokio), run as
+        /// `<binary> <N>` beside each storm run.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Time limit of one run, in seconds; a run past it is killed and
+        /// larger sizes of its scenario are skipped.
+        #[arg(long, default_value_t = 600)]
+        limit: u64,
+        /// Output directory.
+        #[arg(long, default_value = "results/bench")]
+        out: PathBuf,
+    },
     /// Merge the sweep.csv files of several shards into one.
     Merge {
         /// The sweep.csv files.
@@ -70,6 +100,10 @@ pub struct RunArgs {
     /// Seed of the run [default: the scenario's `seed`].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run the scenario scaled to this many nodes (join counts scale; see
+    /// scenarios/README.md), named <name>-<nodes>.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub nodes: Option<u32>,
     /// Output directory [default: results/<scenario name>/seed-<seed>].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -109,6 +143,21 @@ pub fn main() -> ExitCode {
             shard,
             out,
         } => sweep_command(&scenario, &seeds, jobs, shard.as_deref(), out),
+        Command::Bench {
+            scenarios,
+            nodes,
+            seed,
+            baseline,
+            limit,
+            out,
+        } => crate::bench::bench(&crate::bench::Plan {
+            scenarios,
+            nodes,
+            seed,
+            baseline,
+            limit: Duration::from_secs(limit),
+            out,
+        }),
         Command::Merge { inputs, out } => crate::sweep::merge(&inputs, &out).unwrap_or_else(|e| {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -163,16 +212,6 @@ fn sweep_command(
     })
 }
 
-/// Wall-clock time now (for figures printed, never inside a simulation).
-pub fn wall_now() -> std::time::Instant {
-    wall::now()
-}
-
-/// Wall-clock time since `start`.
-pub fn wall_since(start: std::time::Instant) -> Duration {
-    wall::since(start)
-}
-
 /// Loads the scenario of `args`, or prints the error (exit code 2).
 pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
     Scenario::load(path).map_err(|e| {
@@ -190,14 +229,32 @@ pub fn out_dir(args: &RunArgs, scenario: &Scenario, seed: u64) -> PathBuf {
     })
 }
 
+/// Loads the scenario of a `sim run`, scaled by `--nodes`, or prints the
+/// error (exit code 2).
+pub fn load_run(args: &RunArgs) -> Result<Scenario, ExitCode> {
+    let scenario = load(&args.scenario)?;
+    match args.nodes {
+        None => Ok(scenario),
+        Some(n) => scenario.scaled(n).map_err(|e| {
+            eprintln!("error: --nodes {n}: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }),
+    }
+}
+
+/// The command that reproduces a `sim run` (scenario, seed, node count).
+pub fn repro_command(args: &RunArgs, seed: u64) -> String {
+    let nodes = args
+        .nodes
+        .map(|n| format!(" --nodes {n}"))
+        .unwrap_or_default();
+    format!("sim run {} --seed {seed}{nodes}", args.scenario.display())
+}
+
 fn run(args: &RunArgs) -> ExitCode {
-    let path = args.scenario.as_path();
-    let scenario = match Scenario::load(path) {
+    let scenario = match load_run(args) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
+        Err(code) => return code,
     };
     let filter = match args.trace_filter.as_deref().map(TraceFilter::parse) {
         Some(Err(e)) => {
@@ -208,7 +265,7 @@ fn run(args: &RunArgs) -> ExitCode {
         None => args.trace.then(TraceFilter::default),
     };
     let seed = args.seed.unwrap_or(scenario.seed);
-    let repro = format!("sim run {} --seed {seed}", path.display());
+    let repro = repro_command(args, seed);
     match run_scenario(args, &scenario, seed, filter) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -242,13 +299,12 @@ fn run_scenario(
         }) as sim::ProgressFn
     });
     let show_progress = progress.is_some();
-    let started = wall::now();
+    let watch = Stopwatch::start();
     let options = RunOptions {
         progress,
         trace: filter.map(|f| (out.clone(), f)),
     };
     let result = sim::run_with(scenario, seed, options);
-    let wall = wall::since(started);
     if show_progress {
         eprintln!();
     }
@@ -270,9 +326,14 @@ fn run_scenario(
             );
         }
     };
+    let perf = Performance::measure(&report, &watch, scenario.node_count());
     let mut files = report
         .write_csv(&out)
         .with_context(|| format!("writing results to {}", out.display()))?;
+    files.push(
+        perf.write(&out)
+            .with_context(|| format!("writing results to {}", out.display()))?,
+    );
     files.extend(report.trace_file.clone());
     if !args.no_plot {
         files.extend(
@@ -280,7 +341,7 @@ fn run_scenario(
                 .with_context(|| format!("drawing charts in {}", out.display()))?,
         );
     }
-    print_summary(&report, wall);
+    print_summary(&report, &perf);
     let names: Vec<_> = files
         .iter()
         .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -303,12 +364,28 @@ fn run_scenario(
     Ok(())
 }
 
-fn print_summary(report: &RunReport, wall: Duration) {
+fn print_summary(report: &RunReport, perf: &Performance) {
     let s = report.summary();
-    let ratio = report.virtual_time.as_secs_f64() / wall.as_secs_f64().max(1e-9);
     println!("virtual    {}", format_duration(report.virtual_time));
-    println!("wall       {:.2} s", wall.as_secs_f64());
-    println!("speed      {ratio:.1}x real time (virtual / wall)");
+    println!(
+        "wall       {:.2} s, CPU {:.2} s",
+        perf.wall.as_secs_f64(),
+        perf.cpu.as_secs_f64()
+    );
+    println!("speed      {:.1}x real time (virtual / wall)", perf.speed());
+    println!(
+        "events     {} scheduled ({:.0} per second): {} task polls, {} timers, {} scenario events",
+        perf.events,
+        perf.events_per_sec(),
+        report.scheduler.polls,
+        report.scheduler.timers_fired,
+        report.scheduler.scenario_events
+    );
+    println!(
+        "memory     peak RSS {:.0} MB, {:.0} KB per node",
+        machine::mb(perf.peak_rss),
+        perf.rss_per_node() as f64 / 1024.0
+    );
     println!(
         "sessions   {} joins, {} live at the end, {} graceful departures, {} crashes",
         s.joins, s.live_end, report.departures.graceful, report.departures.crashes
@@ -378,19 +455,4 @@ fn print_summary(report: &RunReport, wall: Duration) {
         report.network.bytes,
         report.network.writes
     );
-}
-
-/// Wall-clock measurement, for the figures printed after a run. Never used
-/// inside a simulation.
-mod wall {
-    #![allow(clippy::disallowed_methods)]
-    use std::time::{Duration, Instant};
-
-    pub fn now() -> Instant {
-        Instant::now()
-    }
-
-    pub fn since(start: Instant) -> Duration {
-        start.elapsed()
-    }
 }

@@ -14,17 +14,14 @@ use crate::cli::{self, RunArgs};
 /// Runs the check; exit code 0 when both traces are identical, 1 when they
 /// differ or a run failed, 2 for a bad scenario.
 pub fn check(args: &RunArgs) -> ExitCode {
-    let scenario = match cli::load(&args.scenario) {
+    let scenario = match cli::load_run(args) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = cli::out_dir(args, &scenario, seed);
-    let repro = format!(
-        "sim run {} --seed {seed} --check-determinism",
-        args.scenario.display()
-    );
-    match compare_runs(&args.scenario, seed, &out) {
+    let repro = format!("{} --check-determinism", cli::repro_command(args, seed));
+    match compare_runs(&args.scenario, seed, args.nodes, &out) {
         Ok(Verdict::Same { events, hash }) => {
             println!(
                 "deterministic: both runs went through the same {events} events (trace hash {hash})"
@@ -53,7 +50,12 @@ enum Verdict {
     Differ { seq: u64, a: String, b: String },
 }
 
-fn compare_runs(scenario: &Path, seed: u64, out: &Path) -> anyhow::Result<Verdict> {
+fn compare_runs(
+    scenario: &Path,
+    seed: u64,
+    nodes: Option<u32>,
+    out: &Path,
+) -> anyhow::Result<Verdict> {
     let exe = std::env::current_exe()?;
     let dirs: [PathBuf; 2] = [out.join("run-a"), out.join("run-b")];
     let children = dirs
@@ -69,6 +71,7 @@ fn compare_runs(scenario: &Path, seed: u64, out: &Path) -> anyhow::Result<Verdic
                     "--no-plot",
                     "--quiet",
                 ])
+                .args(nodes.map(|n| format!("--nodes={n}")))
                 .arg("--out")
                 .arg(dir)
                 .stdout(Stdio::null())

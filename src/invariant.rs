@@ -134,6 +134,9 @@ pub const SUMMARY_METRICS: &[&str] = &[
     "writes",
     "task_polls",
     "tasks_spawned",
+    "timers_fired",
+    "scenario_events",
+    "events",
 ];
 
 /// Which family a metric belongs to.
@@ -347,6 +350,9 @@ impl Context<'_> {
             "writes" => count(r.network.writes),
             "task_polls" => count(r.scheduler.polls),
             "tasks_spawned" => count(r.scheduler.spawned),
+            "timers_fired" => count(r.scheduler.timers_fired),
+            "scenario_events" => count(r.scheduler.scenario_events),
+            "events" => count(r.scheduler.events()),
             other => unreachable!("{other} is not a summary metric"),
         }
     }

@@ -41,6 +41,7 @@
 
 pub mod dist;
 pub mod invariant;
+pub mod machine;
 pub mod metrics;
 pub mod net;
 pub mod node;

@@ -96,6 +96,8 @@ pub struct Node {
     pub joined_at: Duration,
     /// Its first bootstrap query's end, once reported.
     pub first_bootstrap: Option<BootstrapOutcome>,
+    /// Set when the first bootstrap ends; the simulation clears it once seen.
+    pub bootstrap_news: bool,
     /// Lookups that finished since the simulation last took them.
     pub finished_lookups: Vec<LookupOutcome>,
     /// Peers that entered the routing table since the simulation last took
@@ -179,6 +181,7 @@ impl Node {
             addr,
             joined_at: now,
             first_bootstrap: None,
+            bootstrap_news: false,
             finished_lookups: Vec::new(),
             routing_added: Vec::new(),
             lookups: Vec::new(),
@@ -284,15 +287,16 @@ impl Node {
                     at: now,
                     ok: result.is_ok(),
                 });
+                self.bootstrap_news = true;
             }
             _ => {}
         }
     }
 
     /// Whether something happened that the simulation wants to look at:
-    /// routing-table insertions or finished lookups.
+    /// routing-table insertions, finished lookups, or the first bootstrap's end.
     pub fn has_news(&self) -> bool {
-        !self.routing_added.is_empty() || !self.finished_lookups.is_empty()
+        !self.routing_added.is_empty() || !self.finished_lookups.is_empty() || self.bootstrap_news
     }
 
     /// The peers in the routing table now, over all k-buckets.

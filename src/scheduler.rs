@@ -88,6 +88,20 @@ pub struct SchedulerStats {
     pub spawned: u64,
     /// Tasks currently alive.
     pub live: u64,
+    /// Timers that fired and woke a task (filled in by the simulation, which
+    /// owns the clock).
+    pub timers_fired: u64,
+    /// Scenario events applied: joins, departures, samples, lookups,
+    /// partitions (filled in by the simulation).
+    pub scenario_events: u64,
+}
+
+impl SchedulerStats {
+    /// Scheduled events: task polls, timer firings and scenario events. The
+    /// unit of the "events per second" figure.
+    pub fn events(&self) -> u64 {
+        self.polls + self.timers_fired + self.scenario_events
+    }
 }
 
 /// The ready list, the tasks and the random stream that orders them.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use libp2p_sim::machine::Stopwatch;
 use libp2p_sim::metrics::write_atomic;
 
 use crate::cli;
@@ -125,7 +126,7 @@ pub fn sweep(
             .expect("the template is valid"),
     );
     let mut queue = seeds.iter().copied();
-    let mut running: Vec<(u64, Child, std::time::Instant)> = Vec::new();
+    let mut running: Vec<(u64, Child, Stopwatch)> = Vec::new();
     let mut done: Vec<Outcome> = Vec::new();
     let mut failed = 0usize;
     loop {
@@ -139,7 +140,7 @@ pub fn sweep(
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
                 .spawn()?;
-            running.push((seed, child, cli::wall_now()));
+            running.push((seed, child, Stopwatch::start()));
         }
         if running.is_empty() {
             break;
@@ -194,14 +195,9 @@ pub fn sweep(
     })
 }
 
-fn collect(
-    seed: u64,
-    child: Child,
-    started: std::time::Instant,
-    out: &Path,
-) -> anyhow::Result<Outcome> {
+fn collect(seed: u64, child: Child, started: Stopwatch, out: &Path) -> anyhow::Result<Outcome> {
     let output = child.wait_with_output()?;
-    let wall = cli::wall_since(started);
+    let wall = started.wall();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let message = stderr
         .lines()

@@ -62,6 +62,30 @@ fn same_seed_same_bytes(scenario: &str, name: &str) {
     let stdout = run_ok(scenario, "7", &a);
     run_ok(scenario, "7", &b);
     run_ok(scenario, "8", &c);
+    // Every file but performance.csv (the machine's figures) is compared,
+    // and no other file may appear unnoticed.
+    let mut written: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut expected: Vec<String> = FILES.iter().map(|f| f.to_string()).collect();
+    expected.push("performance.csv".into());
+    expected.sort();
+    assert_eq!(written, expected, "files of a run");
+    let perf = String::from_utf8(read(&a, "performance.csv")).unwrap();
+    for key in [
+        "wall_s,",
+        "cpu_s,",
+        "virtual_s,",
+        "speed,",
+        "events,",
+        "events_per_s,",
+        "peak_rss_mb,",
+        "rss_per_node_kb,",
+    ] {
+        assert!(perf.contains(key), "performance.csv lacks {key}\n{perf}");
+    }
     for file in FILES {
         assert!(
             read(&a, file) == read(&b, file),
@@ -78,6 +102,8 @@ fn same_seed_same_bytes(scenario: &str, name: &str) {
         "virtual    ",
         "wall       ",
         "x real time",
+        "events     ",
+        "memory     peak RSS",
         "output     ",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
@@ -501,4 +527,104 @@ fn sweep_finds_the_failing_seeds_and_shards_merge_to_the_same_result() {
             .collect()
     };
     assert_eq!(hashes(&merged), hashes(&all), "same trace hash per seed");
+}
+
+#[test]
+fn nodes_flag_scales_the_scenario_and_zero_is_refused() {
+    let out = scratch("nodes-12");
+    let o = sim(&[
+        "run",
+        "tests/scenarios/small.toml",
+        "--nodes",
+        "12",
+        "--no-plot",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("scenario   small-12 "), "{stdout}");
+    assert!(stdout.contains("nodes      12\n"), "{stdout}");
+    let discovery = String::from_utf8(read(&out, "discovery.csv")).unwrap();
+    assert_eq!(discovery.lines().count(), 1 + 12, "{discovery}");
+
+    let refused = scratch("nodes-0");
+    let o = sim(&[
+        "run",
+        "tests/scenarios/small.toml",
+        "--nodes",
+        "0",
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!refused.exists());
+}
+
+fn bench_rows(out: &Path) -> Vec<Vec<String>> {
+    String::from_utf8(read(out, "bench.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn bench_runs_the_series_and_reports_timeouts() {
+    let out = scratch("bench");
+    let o = sim(&[
+        "bench",
+        "--scenarios",
+        "tests/scenarios/small.toml",
+        "--nodes",
+        "6,9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rows = bench_rows(&out);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (row, n) in rows.iter().zip(["6", "9"]) {
+        assert_eq!(&row[..4], ["small", n, "sim", "ok"], "{row:?}");
+        // wall, CPU, virtual, ratio, events/s, RSS, RSS/node: all numbers.
+        for cell in &row[4..] {
+            assert!(cell.parse::<f64>().is_ok(), "{row:?}");
+        }
+        assert_eq!(row[6], "120.0", "the whole 2 minutes: {row:?}");
+        let scaled = out.join(format!("small-{n}.toml"));
+        assert!(scaled.exists(), "the scaled scenario is kept");
+        let discovery = String::from_utf8(read(&out.join(format!("small-{n}")), "discovery.csv"));
+        assert_eq!(
+            discovery.unwrap().lines().count(),
+            1 + n.parse::<usize>().unwrap()
+        );
+    }
+    assert!(stdout.contains("| small | 9 | sim | ok |"), "{stdout}");
+
+    let out = scratch("bench-timeout");
+    let o = sim(&[
+        "bench",
+        "--scenarios",
+        "tests/scenarios/small.toml",
+        "--nodes",
+        "6,9",
+        "--limit",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "a timeout is a result");
+    let rows = bench_rows(&out);
+    assert_eq!(rows[0][3], "timeout", "{rows:?}");
+    assert_eq!(rows[1][3], "skipped", "{rows:?}");
 }

@@ -282,6 +282,8 @@ fn rich() -> RunReport {
         polls: 123_456,
         spawned: 789,
         live: 5,
+        timers_fired: 1_000,
+        scenario_events: 30,
     };
     let network = NetStats {
         connections: 11,

@@ -220,6 +220,15 @@ impl RunReport {
             ("writes".into(), self.network.writes.to_string()),
             ("task_polls".into(), self.scheduler.polls.to_string()),
             ("tasks_spawned".into(), self.scheduler.spawned.to_string()),
+            (
+                "timers_fired".into(),
+                self.scheduler.timers_fired.to_string(),
+            ),
+            (
+                "scenario_events".into(),
+                self.scheduler.scenario_events.to_string(),
+            ),
+            ("events".into(), self.scheduler.events().to_string()),
         ]);
         let mut out = String::from("metric,value\n");
         for (k, v) in rows {

@@ -150,8 +150,11 @@ impl Keyword for Security {
 
 impl Keyword for Arrival {
     const WHAT: &'static str = "an arrival process";
-    const CHOICES: &'static [(&'static str, Self)] =
-        &[("uniform", Arrival::Uniform), ("poisson", Arrival::Poisson)];
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("uniform", Arrival::Uniform),
+        ("poisson", Arrival::Poisson),
+        ("even", Arrival::Even),
+    ];
 }
 
 impl Keyword for Rejoin {
@@ -196,7 +199,7 @@ mod tests {
             parse_keyword::<Rejoin>("sometimes"),
             Err(r#""sometimes" is not a rejoin policy; use "same", "new" or "never""#.to_owned())
         );
-        assert_eq!(choices::<Arrival>(), r#""uniform" or "poisson""#);
+        assert_eq!(choices::<Arrival>(), r#""uniform", "poisson" or "even""#);
         for &(name, value) in Security::CHOICES {
             assert_eq!(value.as_str(), name);
         }

@@ -53,6 +53,7 @@
 //! | `seed`                  | [`DEFAULT_SEED`]     | any non-negative integer             |
 //! | `duration`              | required             | `> 0`, `<=` [`MAX_DURATION`] (30d)   |
 //! | `sample_interval`       | `"30s"` (capped at `duration`) | `> 0`, `<= duration`       |
+//! | `stop_when_bootstrapped` | `false`             | `true`: end once all joined nodes finished their first bootstrap |
 //! | `stack.security`        | `"noise"`            | `"noise"`, `"plaintext"`             |
 //! | `stack.replication_factor` | `20`              | integer `1..=256`                    |
 //! | `stack.parallelism`     | `3`                  | integer `1..=64`                     |
@@ -68,7 +69,7 @@
 //! | `join[i].at`            | `"0s"`               | `< duration`                         |
 //! | `join[i].count`         | required             | `>= 1`; sum of all `<=` [`MAX_NODES`] |
 //! | `join[i].over`          | `"0s"`               | `at + over <= duration`              |
-//! | `join[i].arrival`       | `"uniform"`          | `"uniform"`, `"poisson"` (needs `over > 0`) |
+//! | `join[i].arrival`       | `"uniform"`          | `"uniform"`, `"poisson"` (needs `over > 0`), `"even"` (`over / count` apart) |
 //! | `churn[i].at`           | `"0s"`               | `< duration`                         |
 //! | `churn[i].for`          | until the end        | `> 0`, `at + for <= duration`        |
 //! | `churn[i].population`   | the live nodes but node 0 | `>= 1`; join counts plus populations `<=` [`MAX_NODES`] |
@@ -128,6 +129,7 @@ mod model;
 mod raw;
 mod raw_workloads;
 mod render;
+mod scale;
 mod validate;
 mod validate_assert;
 mod validate_churn;

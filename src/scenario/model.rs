@@ -64,6 +64,10 @@ pub struct Scenario {
     /// Virtual-time period of the routing-table samples. Default: 30 s, or the
     /// duration if that is shorter; `0 < sample_interval <= duration`.
     pub sample_interval: Duration,
+    /// End the run before `duration` as soon as every scheduled join has
+    /// happened and every live node has finished its first bootstrap (with
+    /// success or not); `duration` stays the upper bound. Default: `false`.
+    pub stop_when_bootstrapped: bool,
     /// Protocol stack of every node. Default: [`Stack::default`].
     pub stack: Stack,
     /// The simulated network between the nodes. Default: [`Network::default`].

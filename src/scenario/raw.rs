@@ -50,6 +50,10 @@ pub(crate) struct RawScenario {
     /// `sample_interval`: period of routing-table samples. Default `"30s"`
     /// (capped at `duration`); `> 0`, `<= duration`.
     pub sample_interval: Option<Spanned<DurationValue>>,
+    /// `stop_when_bootstrapped`: end the run early once every scheduled join
+    /// has happened and every live node's first bootstrap finished. Default
+    /// `false`.
+    pub stop_when_bootstrapped: Option<Spanned<bool>>,
     /// `[stack]`: protocol stack. Default: all of its defaults.
     pub stack: Option<RawStack>,
     /// `[network]`: the simulated network. Default: all of its defaults.

@@ -30,7 +30,7 @@ pub(crate) struct RawJoin {
     /// `over`: window the joins are spread over. Default `"0s"`;
     /// `at + over <= duration`.
     pub over: Option<Spanned<DurationValue>>,
-    /// `arrival`: `"uniform"` or `"poisson"`. Default `"uniform"`.
+    /// `arrival`: `"uniform"`, `"poisson"` or `"even"`. Default `"uniform"`.
     pub arrival: Option<Spanned<KeywordValue<Arrival>>>,
 }
 

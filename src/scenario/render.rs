@@ -27,6 +27,11 @@ impl Scenario {
         line(&mut out, "seed", &self.seed.to_string());
         line(&mut out, "duration", &duration(self.duration));
         line(&mut out, "sample_interval", &duration(self.sample_interval));
+        line(
+            &mut out,
+            "stop_when_bootstrapped",
+            &self.stop_when_bootstrapped.to_string(),
+        );
         write_stack(&mut out, &self.stack);
         write_network(&mut out, &self.network);
         for join in &self.joins {

@@ -61,6 +61,7 @@ fn minimal_file_gets_every_default() {
         seed: 1,
         duration: secs(600),
         sample_interval: secs(30),
+        stop_when_bootstrapped: false,
         stack: Stack {
             security: Security::Noise,
             replication_factor: 20,
@@ -187,8 +188,8 @@ fn unknown_top_level_key_lists_the_allowed_keys() {
     );
     assert!(
         err.message.ends_with(
-            "allowed keys: name, description, seed, duration, sample_interval, stack, network, \
-             join, churn, leave, partition, lookups, assert"
+            "allowed keys: name, description, seed, duration, sample_interval, \
+             stop_when_bootstrapped, stack, network, join, churn, leave, partition, lookups, assert"
         ),
         "{err}"
     );

@@ -10,7 +10,7 @@ use super::*;
 
 /// The scenarios shipped with the project, so that they can never drift from
 /// the schema.
-const SHIPPED: [(&str, &str); 4] = [
+const SHIPPED: [(&str, &str); 5] = [
     (
         "scenarios/bootstrap.toml",
         include_str!("../../scenarios/bootstrap.toml"),
@@ -18,6 +18,10 @@ const SHIPPED: [(&str, &str); 4] = [
     (
         "scenarios/join.toml",
         include_str!("../../scenarios/join.toml"),
+    ),
+    (
+        "scenarios/storm.toml",
+        include_str!("../../scenarios/storm.toml"),
     ),
     (
         "scenarios/churn.toml",
@@ -201,6 +205,7 @@ description = ""
 seed = 1
 duration = "1m"
 sample_interval = "30s"
+stop_when_bootstrapped = false
 
 [stack]
 security = "noise"

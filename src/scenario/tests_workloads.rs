@@ -36,14 +36,14 @@ fn join_arrival() {
         5,
         11,
         Some("join[0].arrival"),
-        r#""burst" is not an arrival process; use "uniform" or "poisson""#,
+        r#""burst" is not an arrival process; use "uniform", "poisson" or "even""#,
     );
     check(
         &join("arrival = 1"),
         5,
         11,
         Some("join[0].arrival"),
-        r#"expected "uniform" or "poisson", found the integer 1"#,
+        r#"expected "uniform", "poisson" or "even", found the integer 1"#,
     );
     check(
         &join("arrival = \"poisson\""),

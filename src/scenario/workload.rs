@@ -44,6 +44,11 @@ pub enum Arrival {
     /// with mean `over / count` from `at`, until `count` nodes joined. Joins
     /// that would fall after the end of the run do not happen.
     Poisson,
+    /// `"even"`: evenly spaced, `over / count` apart from `at` (the first at
+    /// `at`, the last at `at + over - over / count`): a fixed join rate with
+    /// nothing drawn, as a test program that starts a node every few
+    /// milliseconds.
+    Even,
 }
 
 /// A probability distribution of a length of time (`session`, `offline`).

@@ -22,6 +22,7 @@ fn base(nodes: u32, duration: Duration) -> Scenario {
         seed: 1,
         duration,
         sample_interval: secs(30),
+        stop_when_bootstrapped: false,
         stack: Stack {
             security: Security::Plaintext,
             ..Stack::default()
@@ -213,4 +214,44 @@ fn crashed_peers_are_counted_stale_and_leave_the_truth() {
     let last = r.network_samples.last().unwrap();
     assert_eq!((last.live, last.departures), (10, 5));
     assert_eq!(last.stale_fraction_mean, Some(5.0 / 14.0));
+}
+
+#[test]
+fn even_arrivals_are_exactly_spaced_and_ignore_the_seed() {
+    let mut s = base(5, secs(60));
+    s.joins[0].over = Duration::from_millis(10);
+    s.joins[0].arrival = crate::scenario::Arrival::Even;
+    let ms = Duration::from_millis;
+    let want = vec![ms(0), ms(2), ms(4), ms(6), ms(8)];
+    assert_eq!(super::join_schedule(&s, 1), want);
+    assert_eq!(super::join_schedule(&s, 2), want);
+}
+
+#[test]
+fn stop_when_bootstrapped_ends_the_run_when_the_last_first_bootstrap_ends() {
+    let mut s = base(12, secs(600));
+    s.network.latency = crate::scenario::Latency::Constant(Duration::from_millis(5));
+    s.stop_when_bootstrapped = true;
+    let r = go(&s);
+    assert!(r.complete);
+    assert_eq!(r.nodes.len(), 12);
+    // Computed apart from the stop rule: the latest first-bootstrap end over
+    // all nodes, which must also be after the last join.
+    let last = r
+        .nodes
+        .iter()
+        .map(|n| n.first_bootstrap.expect("every node bootstrapped").at)
+        .max()
+        .expect("12 nodes");
+    let last_join = r.nodes.iter().map(|n| n.joined_at).max().expect("12 nodes");
+    assert!(last >= last_join);
+    assert_eq!(r.virtual_time, last, "the run ends at that moment");
+    assert!(r.virtual_time < secs(600));
+
+    s.stop_when_bootstrapped = false;
+    assert_eq!(
+        go(&s).virtual_time,
+        secs(600),
+        "without the key: the whole duration"
+    );
 }

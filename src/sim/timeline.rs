@@ -83,6 +83,10 @@ pub fn join_schedule(scenario: &Scenario, seed: u64) -> Vec<Duration> {
                     })
                     .collect()
             }
+            Arrival::Even => {
+                let gap = join.over / join.count;
+                (0..join.count).map(|i| join.at + gap * i).collect()
+            }
         };
         if j == 0 {
             // The bootstrap node comes first, at the workload's start.

@@ -1,7 +1,7 @@
 //! The state of one run (nodes, network, scheduler, timeline) and what each
 //! scenario event does to it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::task::Context;
 use std::time::Duration;
@@ -82,6 +82,14 @@ pub(super) struct Simulation<'a> {
     measure: Measure,
     progress: Option<ProgressFn>,
     trace: TraceHandle,
+    /// Timers fired and scenario events applied so far.
+    timers_fired: u64,
+    scenario_events: u64,
+    /// First joins (`Event::Join`) not applied yet.
+    joins_left: usize,
+    /// Live nodes whose first bootstrap has not finished (kept only with
+    /// `stop_when_bootstrapped`).
+    awaiting_bootstrap: BTreeSet<NodeId>,
 }
 
 impl<'a> Simulation<'a> {
@@ -144,7 +152,19 @@ impl<'a> Simulation<'a> {
             measure: Measure::new(usize::from(scenario.stack.replication_factor)),
             progress,
             trace,
+            timers_fired: 0,
+            scenario_events: 0,
+            joins_left: next_index as usize,
+            awaiting_bootstrap: BTreeSet::new(),
         }
+    }
+
+    /// With `stop_when_bootstrapped`: every first join happened and every
+    /// live node finished its first bootstrap.
+    fn all_bootstrapped(&self) -> bool {
+        self.scenario.stop_when_bootstrapped
+            && self.joins_left == 0
+            && self.awaiting_bootstrap.is_empty()
     }
 
     /// The event loop (see the module docs of `sim`).
@@ -162,16 +182,19 @@ impl<'a> Simulation<'a> {
                 });
             }
             self.take_news();
+            if self.all_bootstrapped() {
+                return Ok(());
+            }
             let next_event = self.timeline.next_time();
             let next = match (self.clock.next_deadline(), next_event) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b).unwrap_or(end),
             };
             if next > end {
-                self.clock.advance_to(end);
+                self.timers_fired += self.clock.advance_to(end) as u64;
                 return Ok(());
             }
-            self.clock.advance_to(next);
+            self.timers_fired += self.clock.advance_to(next) as u64;
             while let Some(event) = self.timeline.pop_due(next) {
                 self.apply(event);
             }
@@ -192,13 +215,26 @@ impl<'a> Simulation<'a> {
         for x in std::mem::take(&mut self.nodes.news) {
             self.measure
                 .news(x, &mut self.nodes.slots, now, &mut self.recorder);
+            if let Some(node) = self
+                .nodes
+                .slots
+                .get_mut(x as usize)
+                .and_then(Option::as_mut)
+                && std::mem::take(&mut node.bootstrap_news)
+            {
+                self.awaiting_bootstrap.remove(&x);
+            }
         }
     }
 
     fn apply(&mut self, event: Event) {
+        self.scenario_events += 1;
         let now = self.clock.now();
         match event {
-            Event::Join(i) => self.start_node(i),
+            Event::Join(i) => {
+                self.joins_left -= 1;
+                self.start_node(i);
+            }
             Event::Sample => self.sample(now),
             Event::ChurnStart(c) => self.churn_start(c, now),
             Event::SessionEnd { churn, node } => self.session_end(churn, node, now),
@@ -242,6 +278,9 @@ impl<'a> Simulation<'a> {
             self.nodes.slots.resize_with(slot + 1, || None);
         }
         self.measure.joined(i, node.peer_id);
+        if self.scenario.stop_when_bootstrapped {
+            self.awaiting_bootstrap.insert(i);
+        }
         self.nodes.slots[slot] = Some(node);
         self.sched.add_node(i);
     }
@@ -253,6 +292,7 @@ impl<'a> Simulation<'a> {
         let Some(mut node) = self.nodes.slots.get_mut(i as usize).and_then(Option::take) else {
             return;
         };
+        self.awaiting_bootstrap.remove(&i);
         let crash = how == Departure::Crash;
         let kind = if crash { "crash" } else { "leave" };
         self.trace
@@ -456,8 +496,10 @@ impl<'a> Simulation<'a> {
                 self.recorder.session(record);
             }
         }
-        self.recorder
-            .finish(now, self.sched.stats(), self.net.stats())
+        let mut stats = self.sched.stats();
+        stats.timers_fired = self.timers_fired;
+        stats.scenario_events = self.scenario_events;
+        self.recorder.finish(now, stats, self.net.stats())
     }
 }
 

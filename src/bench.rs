@@ -1,0 +1,255 @@
+//! `sim bench`: the scaling series.
+//!
+//! Each scenario is scaled to each node count (`Scenario::scaled`), written
+//! beside the results as `<name>-<N>.toml`, and run by a child `sim run`, one
+//! at a time so runs do not compete for the cores. Every child is measured
+//! from outside with `wait4` (wall, CPU, peak RSS), the same way as the
+//! optional baseline program, and its `performance.csv` adds the virtual time
+//! and the event count. A run that passes the time limit is killed and
+//! reported as `timeout`; larger sizes of that scenario are then skipped.
+//!
+//! Output: `bench.csv` (one row per run) and `bench.md` (the same as a
+//! Markdown table, as printed), rewritten after every run.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use libp2p_sim::machine::{self, ChildRun, Exit, Performance};
+use libp2p_sim::metrics::write_atomic;
+use libp2p_sim::scenario::Scenario;
+
+/// What to run.
+pub struct Plan {
+    pub scenarios: Vec<PathBuf>,
+    pub nodes: Vec<u32>,
+    pub seed: u64,
+    /// A built `tokio-baseline` binary, run as `<binary> <N>` beside storm.
+    pub baseline: Option<PathBuf>,
+    pub limit: Duration,
+    pub out: PathBuf,
+}
+
+/// One row of the table.
+struct Row {
+    scenario: String,
+    nodes: u32,
+    program: &'static str,
+    status: String,
+    run: Option<ChildRun>,
+    perf: Option<Performance>,
+}
+
+/// Runs the series; exit code 0 when every run finished or timed out (a
+/// timeout is a result), 1 when a run failed.
+pub fn bench(plan: &Plan) -> ExitCode {
+    match run_plan(plan) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
+    let scenarios = plan
+        .scenarios
+        .iter()
+        .map(|p| Scenario::load(p).map(|s| (p, s)))
+        .collect::<Result<Vec<_>, _>>()?;
+    std::fs::create_dir_all(&plan.out)
+        .with_context(|| format!("creating {}", plan.out.display()))?;
+    let exe = std::env::current_exe()?;
+    let mut rows = Vec::new();
+    let mut all_ok = true;
+    for (path, scenario) in &scenarios {
+        let mut gave_up = false;
+        for &n in &plan.nodes {
+            let name = format!("{}-{n}", scenario.name);
+            if gave_up {
+                rows.push(Row::skipped(&scenario.name, n, "sim"));
+                continue;
+            }
+            let scaled = scenario
+                .scaled(n)
+                .with_context(|| format!("scaling {} to {n} nodes", path.display()))?;
+            let file = plan.out.join(format!("{name}.toml"));
+            write_atomic(&file, &scaled.to_toml())?;
+            let dir = plan.out.join(&name);
+            eprintln!(
+                "bench: {name} (sim run {} --seed {})",
+                file.display(),
+                plan.seed
+            );
+            let mut cmd = Command::new(&exe);
+            cmd.arg("run")
+                .arg(&file)
+                .args([
+                    "--seed",
+                    &plan.seed.to_string(),
+                    "--quiet",
+                    "--no-plot",
+                    "--out",
+                ])
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let run = machine::run_child(&mut cmd, plan.limit)?;
+            let perf = std::fs::read_to_string(dir.join(machine::PERFORMANCE_CSV))
+                .ok()
+                .and_then(|csv| Performance::parse(&csv))
+                .filter(|_| run.exit == Exit::Code(0));
+            let row = Row::measured(&scenario.name, n, "sim", run, perf);
+            all_ok &= matches!(run.exit, Exit::Code(0) | Exit::Timeout);
+            gave_up = run.exit != Exit::Code(0);
+            rows.push(row);
+            if let Some(baseline) = plan.baseline.as_ref().filter(|_| scenario.name == "storm") {
+                eprintln!("bench: baseline {} {n}", baseline.display());
+                let mut cmd = Command::new(baseline);
+                cmd.arg(n.to_string())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                let run = machine::run_child(&mut cmd, plan.limit)?;
+                rows.push(Row::measured(&scenario.name, n, "baseline", run, None));
+            }
+            write_tables(&plan.out, &rows)?;
+        }
+    }
+    write_tables(&plan.out, &rows)?;
+    print!("{}", markdown(&rows));
+    println!("tables in {}", plan.out.join("bench.md").display());
+    Ok(all_ok)
+}
+
+impl Row {
+    fn skipped(scenario: &str, nodes: u32, program: &'static str) -> Row {
+        Row {
+            scenario: scenario.to_owned(),
+            nodes,
+            program,
+            status: "skipped".into(),
+            run: None,
+            perf: None,
+        }
+    }
+
+    fn measured(
+        scenario: &str,
+        nodes: u32,
+        program: &'static str,
+        run: ChildRun,
+        perf: Option<Performance>,
+    ) -> Row {
+        let status = match run.exit {
+            Exit::Code(0) => "ok".to_owned(),
+            Exit::Code(c) => format!("exit {c}"),
+            Exit::Signal(9) => "killed (out of memory?)".to_owned(),
+            Exit::Signal(s) => format!("signal {s}"),
+            Exit::Timeout => "timeout".to_owned(),
+        };
+        Row {
+            scenario: scenario.to_owned(),
+            nodes,
+            program,
+            status,
+            run: Some(run),
+            perf,
+        }
+    }
+
+    /// The cells after scenario, nodes, program and status: wall s, CPU s,
+    /// virtual s, virtual/wall, events/s, peak RSS MB, RSS per node MB.
+    fn cells(&self) -> [String; 7] {
+        let dash = || "-".to_owned();
+        let Some(run) = self.run else {
+            return std::array::from_fn(|_| dash());
+        };
+        let ok = run.exit == Exit::Code(0);
+        let rss = machine::mb(run.usage.peak_rss);
+        let (virt, speed, eps) = match &self.perf {
+            Some(p) => (
+                format!("{:.1}", p.virtual_time.as_secs_f64()),
+                format!(
+                    "{:.2}",
+                    p.virtual_time.as_secs_f64() / run.wall.as_secs_f64()
+                ),
+                format!("{:.0}", p.events as f64 / run.wall.as_secs_f64()),
+            ),
+            None => (dash(), dash(), dash()),
+        };
+        [
+            format!("{:.1}", run.wall.as_secs_f64()),
+            format!("{:.1}", run.usage.cpu.as_secs_f64()),
+            virt,
+            speed,
+            eps,
+            if ok { format!("{rss:.0}") } else { dash() },
+            if ok {
+                format!("{:.2}", rss / f64::from(self.nodes))
+            } else {
+                dash()
+            },
+        ]
+    }
+}
+
+const COLUMNS: [&str; 11] = [
+    "scenario",
+    "nodes",
+    "program",
+    "status",
+    "wall_s",
+    "cpu_s",
+    "virtual_s",
+    "virtual_per_wall",
+    "events_per_s",
+    "peak_rss_mb",
+    "rss_per_node_mb",
+];
+
+fn write_tables(out: &Path, rows: &[Row]) -> anyhow::Result<()> {
+    let mut csv = COLUMNS.join(",");
+    csv.push('\n');
+    for r in rows {
+        let head = [
+            r.scenario.clone(),
+            r.nodes.to_string(),
+            r.program.to_owned(),
+            r.status.clone(),
+        ];
+        csv.push_str(
+            &head
+                .into_iter()
+                .chain(r.cells())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        csv.push('\n');
+    }
+    write_atomic(&out.join("bench.csv"), &csv)?;
+    write_atomic(&out.join("bench.md"), &markdown(rows))?;
+    Ok(())
+}
+
+fn markdown(rows: &[Row]) -> String {
+    let mut md = String::from(
+        "| scenario | nodes | program | status | wall s | CPU s | virtual s | virtual/wall | events/s | peak RSS MB | RSS/node MB |\n\
+         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            r.scenario,
+            r.nodes,
+            r.program,
+            r.status,
+            r.cells().join(" | ")
+        );
+    }
+    md
+}

@@ -1,0 +1,314 @@
+//! What a run costs the machine: wall time, CPU time, peak memory.
+//!
+//! These are the only figures of a run that are *not* reproducible: they
+//! measure the computer, not the simulated network. They are therefore kept
+//! out of every deterministic output and written to their own file,
+//! `performance.csv`, which the determinism checks ignore.
+//!
+//! Wall time comes from `std::time::Instant` (allowed in this module only,
+//! see `clippy.toml`); CPU time and peak resident memory from `getrusage(2)`,
+//! which counts every thread of the process (the simulation runs on one).
+
+#![allow(clippy::disallowed_methods)]
+
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::metrics::{RunReport, write_atomic};
+
+/// The name of the machine-figures file in a run's output directory.
+pub const PERFORMANCE_CSV: &str = "performance.csv";
+
+/// Wall and CPU time since a start point.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    /// Starts measuring now.
+    pub fn start() -> Stopwatch {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: usage(libc::RUSAGE_SELF).cpu,
+        }
+    }
+
+    /// Wall time since the start.
+    pub fn wall(&self) -> Duration {
+        self.wall.elapsed()
+    }
+
+    /// CPU time (user + system, all threads) since the start.
+    pub fn cpu(&self) -> Duration {
+        usage(libc::RUSAGE_SELF).cpu.saturating_sub(self.cpu)
+    }
+}
+
+/// CPU time and peak resident set size of a process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// User plus system CPU time.
+    pub cpu: Duration,
+    /// Peak resident set size, in bytes.
+    pub peak_rss: u64,
+}
+
+/// This process's usage so far.
+pub fn self_usage() -> Usage {
+    usage(libc::RUSAGE_SELF)
+}
+
+fn usage(who: libc::c_int) -> Usage {
+    // SAFETY: `getrusage` only writes the struct it is given; a zeroed
+    // `rusage` is a valid value of that plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(who, &mut ru) };
+    if rc != 0 {
+        return Usage::default();
+    }
+    Usage::from_rusage(&ru)
+}
+
+impl Usage {
+    fn from_rusage(ru: &libc::rusage) -> Usage {
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec.max(0) as u64)
+                + Duration::from_micros(t.tv_usec.max(0) as u64)
+        };
+        Usage {
+            cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+            // Linux reports kilobytes.
+            peak_rss: (ru.ru_maxrss.max(0) as u64) * 1024,
+        }
+    }
+}
+
+/// The machine figures of one run, as printed by `sim run` and written to
+/// `performance.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Performance {
+    /// Wall time of the simulation (loading and output excluded).
+    pub wall: Duration,
+    /// CPU time of the process during the simulation.
+    pub cpu: Duration,
+    /// Virtual time the run reached.
+    pub virtual_time: Duration,
+    /// Scheduled events (task polls, timer firings, scenario events).
+    pub events: u64,
+    /// Peak resident set size of the process, in bytes.
+    pub peak_rss: u64,
+    /// Nodes of the scenario (the denominator of `rss_per_node`).
+    pub nodes: usize,
+}
+
+impl Performance {
+    /// The figures of `report`, measured by `watch` since the run started.
+    pub fn measure(report: &RunReport, watch: &Stopwatch, nodes: usize) -> Performance {
+        Performance {
+            wall: watch.wall(),
+            cpu: watch.cpu(),
+            virtual_time: report.virtual_time,
+            events: report.scheduler.events(),
+            peak_rss: self_usage().peak_rss,
+            nodes,
+        }
+    }
+
+    /// Virtual time per wall time ("times faster than real time").
+    pub fn speed(&self) -> f64 {
+        self.virtual_time.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Scheduled events per wall-clock second.
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Peak RSS divided by the number of nodes, in bytes.
+    pub fn rss_per_node(&self) -> u64 {
+        self.peak_rss / self.nodes.max(1) as u64
+    }
+
+    /// `performance.csv`: `metric,value` rows, units in the metric names.
+    pub fn to_csv(&self) -> String {
+        let rows = [
+            ("wall_s", format!("{:.3}", self.wall.as_secs_f64())),
+            ("cpu_s", format!("{:.3}", self.cpu.as_secs_f64())),
+            (
+                "virtual_s",
+                format!("{:.3}", self.virtual_time.as_secs_f64()),
+            ),
+            ("speed", format!("{:.2}", self.speed())),
+            ("events", self.events.to_string()),
+            ("events_per_s", format!("{:.0}", self.events_per_sec())),
+            ("peak_rss_mb", format!("{:.1}", mb(self.peak_rss))),
+            ("nodes", self.nodes.to_string()),
+            (
+                "rss_per_node_kb",
+                format!("{:.1}", self.rss_per_node() as f64 / 1024.0),
+            ),
+        ];
+        let mut out = String::from("metric,value\n");
+        for (k, v) in rows {
+            out.push_str(k);
+            out.push(',');
+            out.push_str(&v);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Writes `performance.csv` into `dir` (which must exist).
+    pub fn write(&self, dir: &Path) -> io::Result<std::path::PathBuf> {
+        let path = dir.join(PERFORMANCE_CSV);
+        write_atomic(&path, &self.to_csv())?;
+        Ok(path)
+    }
+
+    /// Reads back a `performance.csv` written by [`Performance::write`].
+    pub fn parse(csv: &str) -> Option<Performance> {
+        let get = |key: &str| {
+            csv.lines()
+                .filter_map(|l| l.split_once(','))
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_owned())
+        };
+        let secs = |v: Option<String>| -> Option<Duration> {
+            Duration::try_from_secs_f64(v?.parse().ok()?).ok()
+        };
+        Some(Performance {
+            wall: secs(get("wall_s"))?,
+            cpu: secs(get("cpu_s"))?,
+            virtual_time: secs(get("virtual_s"))?,
+            events: get("events")?.parse().ok()?,
+            peak_rss: (get("peak_rss_mb")?.parse::<f64>().ok()? * 1024.0 * 1024.0) as u64,
+            nodes: get("nodes")?.parse().ok()?,
+        })
+    }
+}
+
+/// How a measured child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal ended it (9 after an out-of-memory kill, for example).
+    Signal(i32),
+    /// It ran past the time limit and was killed.
+    Timeout,
+}
+
+/// A child process's exit and what it cost, from `wait4(2)`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildRun {
+    /// How it ended.
+    pub exit: Exit,
+    /// Wall time from spawn to exit.
+    pub wall: Duration,
+    /// Its CPU time (user + system, all threads) and peak RSS.
+    pub usage: Usage,
+}
+
+/// Runs `cmd` to its end or until `limit`, whichever comes first (then kills
+/// it), and measures it on its own: wall time, and from `wait4` the CPU time
+/// and peak RSS of that child alone.
+pub fn run_child(cmd: &mut std::process::Command, limit: Duration) -> io::Result<ChildRun> {
+    let start = Instant::now();
+    let child = cmd.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut killed = false;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: as for `getrusage`; `status` and `ru` are plain out-values.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if rc == pid {
+            let wall = start.elapsed();
+            let exit = if killed {
+                Exit::Timeout
+            } else if libc::WIFEXITED(status) {
+                Exit::Code(libc::WEXITSTATUS(status))
+            } else {
+                Exit::Signal(libc::WTERMSIG(status))
+            };
+            let usage = Usage::from_rusage(&ru);
+            // The child is reaped; `Child`'s own handle must not wait again.
+            drop(child);
+            return Ok(ChildRun { exit, wall, usage });
+        }
+        if !killed && start.elapsed() >= limit {
+            // SAFETY: `pid` is our child, not reaped yet, so not reused.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Bytes in mebibytes.
+pub fn mb(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_grows_with_work_and_rss_is_reported() {
+        let watch = Stopwatch::start();
+        let mut x = 0u64;
+        let mut v = vec![0u8; 32 << 20];
+        for (i, b) in v.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        while watch.cpu() < Duration::from_millis(20) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box((x, &v));
+        assert!(watch.wall() >= Duration::from_millis(5));
+        // 32 MiB were touched, so the high-water mark is at least that.
+        assert!(self_usage().peak_rss >= 32 << 20);
+    }
+
+    #[test]
+    fn children_are_measured_and_time_limited() {
+        let mut ok = std::process::Command::new("sh");
+        ok.args([
+            "-c",
+            "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exit 3",
+        ]);
+        let run = run_child(&mut ok, Duration::from_secs(60)).expect("sh runs");
+        assert_eq!(run.exit, Exit::Code(3));
+        assert!(run.usage.cpu > Duration::ZERO, "{run:?}");
+        assert!(run.usage.peak_rss > 0, "{run:?}");
+        let mut slow = std::process::Command::new("sleep");
+        slow.arg("30");
+        let run = run_child(&mut slow, Duration::from_millis(200)).expect("sleep runs");
+        assert_eq!(run.exit, Exit::Timeout);
+        assert!(run.wall < Duration::from_secs(10), "{run:?}");
+    }
+
+    #[test]
+    fn csv_round_trips() {
+        let p = Performance {
+            wall: Duration::from_millis(2500),
+            cpu: Duration::from_millis(2400),
+            virtual_time: Duration::from_secs(600),
+            events: 1_000_000,
+            peak_rss: 300 << 20,
+            nodes: 200,
+        };
+        let csv = p.to_csv();
+        assert!(csv.contains("speed,240.00\n"), "{csv}");
+        assert!(csv.contains("events_per_s,400000\n"), "{csv}");
+        assert!(csv.contains("rss_per_node_kb,1536.0\n"), "{csv}");
+        assert_eq!(Performance::parse(&csv), Some(p));
+    }
+}
