@@ -7,6 +7,8 @@
 //! optional baseline program, and its `performance.csv` adds the virtual time
 //! and the event count. A run that passes the time limit is killed and
 //! reported as `timeout`; larger sizes of that scenario are then skipped.
+//! Each child's address space is capped (`--max-memory`), so a run too large
+//! for the machine ends as `out of memory` instead of swapping.
 //!
 //! Output: `bench.csv` (one row per run) and `bench.md` (the same as a
 //! Markdown table, as printed), rewritten after every run.
@@ -29,6 +31,10 @@ pub struct Plan {
     /// A built `tokio-baseline` binary, run as `<binary> <N>` beside storm.
     pub baseline: Option<PathBuf>,
     pub limit: Duration,
+    /// Address-space limit of each child, in bytes (`setrlimit(RLIMIT_AS)`),
+    /// so a run too large for the machine fails alone instead of swapping or
+    /// waking the kernel's out-of-memory killer.
+    pub memory: u64,
     pub out: PathBuf,
 }
 
@@ -42,8 +48,8 @@ struct Row {
     perf: Option<Performance>,
 }
 
-/// Runs the series; exit code 0 when every run finished or timed out (a
-/// timeout is a result), 1 when a run failed.
+/// Runs the series; exit code 0 unless a run failed with an error (a
+/// timeout or running out of memory is a result), 1 then.
 pub fn bench(plan: &Plan) -> ExitCode {
     match run_plan(plan) {
         Ok(true) => ExitCode::SUCCESS,
@@ -98,13 +104,15 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
                 .arg(&dir)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
+            limit_memory(&mut cmd, plan.memory);
             let run = machine::run_child(&mut cmd, plan.limit)?;
             let perf = std::fs::read_to_string(dir.join(machine::PERFORMANCE_CSV))
                 .ok()
                 .and_then(|csv| Performance::parse(&csv))
                 .filter(|_| run.exit == Exit::Code(0));
             let row = Row::measured(&scenario.name, n, "sim", run, perf);
-            all_ok &= matches!(run.exit, Exit::Code(0) | Exit::Timeout);
+            // A timeout or running out of memory is a result; an error is not.
+            all_ok &= !matches!(run.exit, Exit::Code(c) if c != 0);
             gave_up = run.exit != Exit::Code(0);
             rows.push(row);
             if let Some(baseline) = plan.baseline.as_ref().filter(|_| scenario.name == "storm") {
@@ -113,6 +121,7 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
                 cmd.arg(n.to_string())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null());
+                limit_memory(&mut cmd, plan.memory);
                 let run = machine::run_child(&mut cmd, plan.limit)?;
                 rows.push(Row::measured(&scenario.name, n, "baseline", run, None));
             }
@@ -123,6 +132,25 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
     print!("{}", markdown(&rows));
     println!("tables in {}", plan.out.join("bench.md").display());
     Ok(all_ok)
+}
+
+/// Caps the address space of the child `cmd` will start at `bytes`.
+fn limit_memory(cmd: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt as _;
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: runs in the forked child before exec; `setrlimit` is
+    // async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 impl Row {
@@ -147,7 +175,9 @@ impl Row {
         let status = match run.exit {
             Exit::Code(0) => "ok".to_owned(),
             Exit::Code(c) => format!("exit {c}"),
-            Exit::Signal(9) => "killed (out of memory?)".to_owned(),
+            // An allocation over the address-space limit aborts the child.
+            Exit::Signal(6) => "out of memory".to_owned(),
+            Exit::Signal(9) => "killed".to_owned(),
             Exit::Signal(s) => format!("signal {s}"),
             Exit::Timeout => "timeout".to_owned(),
         };
@@ -168,7 +198,6 @@ impl Row {
         let Some(run) = self.run else {
             return std::array::from_fn(|_| dash());
         };
-        let ok = run.exit == Exit::Code(0);
         let rss = machine::mb(run.usage.peak_rss);
         let (virt, speed, eps) = match &self.perf {
             Some(p) => (
@@ -187,12 +216,9 @@ impl Row {
             virt,
             speed,
             eps,
-            if ok { format!("{rss:.0}") } else { dash() },
-            if ok {
-                format!("{:.2}", rss / f64::from(self.nodes))
-            } else {
-                dash()
-            },
+            // Also for a run that failed or timed out: how far it got.
+            format!("{rss:.0}"),
+            format!("{:.2}", rss / f64::from(self.nodes)),
         ]
     }
 }

@@ -77,6 +77,10 @@ enum Command {
         /// larger sizes of its scenario are skipped.
         #[arg(long, default_value_t = 600)]
         limit: u64,
+        /// Address-space limit of one run, in GiB: a run that needs more
+        /// stops as "out of memory".
+        #[arg(long, default_value_t = 20)]
+        max_memory: u64,
         /// Output directory.
         #[arg(long, default_value = "results/bench")]
         out: PathBuf,
@@ -149,6 +153,7 @@ pub fn main() -> ExitCode {
             seed,
             baseline,
             limit,
+            max_memory,
             out,
         } => crate::bench::bench(&crate::bench::Plan {
             scenarios,
@@ -156,6 +161,7 @@ pub fn main() -> ExitCode {
             seed,
             baseline,
             limit: Duration::from_secs(limit),
+            memory: max_memory.saturating_mul(1 << 30),
             out,
         }),
         Command::Merge { inputs, out } => crate::sweep::merge(&inputs, &out).unwrap_or_else(|e| {

@@ -47,6 +47,26 @@ impl Stopwatch {
     }
 }
 
+/// Tells glibc's allocator to keep freed memory instead of handing it back to
+/// the kernel at once: 256 MiB of padding on each heap growth, and no
+/// trimming of the heap top. A simulation allocates and frees connection
+/// buffers in waves (every Noise handshake, every Kademlia query), and with
+/// glibc's defaults each wave returns pages to the kernel only to fault them
+/// in again. Measured on the storm scenario at 200 nodes (three runs each,
+/// interleaved): kernel time 0.8–2.3 s with glibc's defaults, 0.7–0.8 s with
+/// this setting; median wall 20.8 s against 20.0 s; peak RSS +0.4%.
+/// Allocation addresses never reach an output, so this does not touch
+/// determinism. No-op on other C libraries.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets allocator parameters; it is called before
+    // the simulation starts any work.
+    unsafe {
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
 /// CPU time and peak resident set size of a process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
