@@ -85,6 +85,18 @@ enum Command {
         #[arg(long, default_value = "results/bench")]
         out: PathBuf,
     },
+    /// Compare two result directories (e.g. a simulated and a real-time
+    /// run): medians, p90s and the two-sample Kolmogorov-Smirnov statistic
+    /// of every metric distribution; writes compare.csv and CDF charts.
+    Compare {
+        /// The first result directory (A).
+        a: PathBuf,
+        /// The second result directory (B).
+        b: PathBuf,
+        /// Output directory [default: results/compare/<A>-vs-<B>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Merge the sweep.csv files of several shards into one.
     Merge {
         /// The sweep.csv files.
@@ -128,6 +140,11 @@ pub struct RunArgs {
     /// traces; report the first divergent event if they differ.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Run in real time instead of simulating: TCP on 127.0.0.1, the real
+    /// clock, a tokio runtime; the same timeline and output files. Not
+    /// deterministic. For fidelity checks against a simulated run.
+    #[arg(long, conflicts_with = "check_determinism")]
+    pub realtime: bool,
 }
 
 /// Exit code for a scenario file that cannot be used (as for usage errors).
@@ -164,6 +181,7 @@ pub fn main() -> ExitCode {
             memory: max_memory.saturating_mul(1 << 30),
             out,
         }),
+        Command::Compare { a, b, out } => compare(&a, &b, out),
         Command::Merge { inputs, out } => crate::sweep::merge(&inputs, &out).unwrap_or_else(|e| {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -184,6 +202,36 @@ fn check(path: &Path) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn compare(a: &Path, b: &Path, out: Option<PathBuf>) -> ExitCode {
+    let comparison = match libp2p_sim::compare::compare_dirs(a, b) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let out = out.unwrap_or_else(|| {
+        let (la, lb) = libp2p_sim::compare::labels(a, b);
+        let name = format!("{la}-vs-{lb}").replace(['/', '\\'], "_");
+        PathBuf::from("results").join("compare").join(name)
+    });
+    print!("{comparison}");
+    match comparison.write(&out) {
+        Ok(files) => {
+            let names: Vec<_> = files
+                .iter()
+                .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            println!("output     {}/ ({})", out.display(), names.join(", "));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: writing {}: {e}", out.display());
+            ExitCode::FAILURE
         }
     }
 }
@@ -226,12 +274,14 @@ pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
     })
 }
 
-/// The output directory of a run.
+/// The output directory of a run: `results/<name>/seed-<seed>`, or
+/// `realtime-seed-<seed>` for a real-time run.
 pub fn out_dir(args: &RunArgs, scenario: &Scenario, seed: u64) -> PathBuf {
+    let mode = if args.realtime { "realtime-" } else { "" };
     args.out.clone().unwrap_or_else(|| {
         PathBuf::from("results")
             .join(&scenario.name)
-            .join(format!("seed-{seed}"))
+            .join(format!("{mode}seed-{seed}"))
     })
 }
 
@@ -254,7 +304,11 @@ pub fn repro_command(args: &RunArgs, seed: u64) -> String {
         .nodes
         .map(|n| format!(" --nodes {n}"))
         .unwrap_or_default();
-    format!("sim run {} --seed {seed}{nodes}", args.scenario.display())
+    let realtime = if args.realtime { " --realtime" } else { "" };
+    format!(
+        "sim run {} --seed {seed}{nodes}{realtime}",
+        args.scenario.display()
+    )
 }
 
 fn run(args: &RunArgs) -> ExitCode {
@@ -270,6 +324,13 @@ fn run(args: &RunArgs) -> ExitCode {
         Some(Ok(f)) => Some(f),
         None => args.trace.then(TraceFilter::default),
     };
+    if args.realtime
+        && let Err(refusal) =
+            libp2p_sim::realtime::check(&scenario, libp2p_sim::realtime::raise_fd_limit())
+    {
+        eprintln!("error: {}: {refusal}", args.scenario.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let seed = args.seed.unwrap_or(scenario.seed);
     let repro = repro_command(args, seed);
     match run_scenario(args, &scenario, seed, filter) {
@@ -293,6 +354,9 @@ fn run_scenario(
     println!("scenario   {} ({})", scenario.name, path.display());
     println!("seed       {seed}");
     println!("nodes      {}", scenario.node_count());
+    if args.realtime {
+        println!("mode       real time: TCP on 127.0.0.1, real clock, tokio (not deterministic)");
+    }
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         Box::new(|p: Progress| {
             eprint!(
@@ -309,6 +373,7 @@ fn run_scenario(
     let options = RunOptions {
         progress,
         trace: filter.map(|f| (out.clone(), f)),
+        realtime: args.realtime,
     };
     let result = sim::run_with(scenario, seed, options);
     if show_progress {
@@ -372,13 +437,26 @@ fn run_scenario(
 
 fn print_summary(report: &RunReport, perf: &Performance) {
     let s = report.summary();
-    println!("virtual    {}", format_duration(report.virtual_time));
+    if report.lag.is_some() {
+        let t = report.virtual_time.as_secs_f64();
+        println!("elapsed    {t:.3} s of real time (the timeline's clock)");
+    } else {
+        println!("virtual    {}", format_duration(report.virtual_time));
+    }
     println!(
         "wall       {:.2} s, CPU {:.2} s",
         perf.wall.as_secs_f64(),
         perf.cpu.as_secs_f64()
     );
-    println!("speed      {:.1}x real time (virtual / wall)", perf.speed());
+    if let Some(lag) = report.lag {
+        println!(
+            "lag        scenario events applied {:.1} ms late on average, {:.1} ms at most (real time)",
+            lag.mean().as_secs_f64() * 1e3,
+            lag.max.as_secs_f64() * 1e3
+        );
+    } else {
+        println!("speed      {:.1}x real time (virtual / wall)", perf.speed());
+    }
     println!(
         "events     {} scheduled ({:.0} per second): {} task polls, {} timers, {} scenario events",
         perf.events,

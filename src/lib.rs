@@ -39,6 +39,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod compare;
 pub mod dist;
 pub mod invariant;
 pub mod machine;
@@ -46,6 +47,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod oracle;
+pub mod realtime;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -135,7 +135,8 @@ pub fn identity(seed: u64, index: NodeId) -> Keypair {
 }
 
 impl Node {
-    /// Builds node `index`, listening on its address, at virtual time `now`.
+    /// Builds node `index` on the simulated network, listening on its
+    /// address, at virtual time `now`.
     pub fn new(
         index: NodeId,
         seed: u64,
@@ -145,9 +146,35 @@ impl Node {
         now: Duration,
         trace: TraceHandle,
     ) -> Node {
+        let base = net.transport(index);
+        let addr = net::listen_addr(index);
+        Node::build(index, seed, stack, base, executor, addr, now, trace)
+    }
+
+    /// Builds node `index` on any byte transport `base` (the simulated
+    /// network, or TCP in real-time mode), listening on `addr`, with its
+    /// connection tasks spawned on `executor`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build<T>(
+        index: NodeId,
+        seed: u64,
+        stack: &Stack,
+        base: T,
+        executor: impl libp2p::swarm::Executor + Send + 'static,
+        addr: Multiaddr,
+        now: Duration,
+        trace: TraceHandle,
+    ) -> Node
+    where
+        T: Transport + Send + Unpin + 'static,
+        T::Output: futures::AsyncRead + futures::AsyncWrite + Unpin + Send + 'static,
+        T::Error: Send + Sync + 'static,
+        T::Dial: Send + 'static,
+        T::ListenerUpgrade: Send + 'static,
+    {
         let key = identity(seed, index);
         let peer_id = key.public().to_peer_id();
-        let base = net.transport(index).upgrade(upgrade::Version::V1);
+        let base = base.upgrade(upgrade::Version::V1);
         let upgraded = match stack.security {
             Security::Noise => base
                 .authenticate(noise::Config::new(&key).expect("ed25519 keys sign Noise keys"))
@@ -171,10 +198,9 @@ impl Node {
         let config = libp2p::swarm::Config::with_executor(executor)
             .with_idle_connection_timeout(stack.idle_timeout);
         let mut swarm = Swarm::new(transport, behaviour, peer_id, config);
-        let addr = net::listen_addr(index);
         swarm
             .listen_on(addr.clone())
-            .expect("each node has its own port in its simulation's registry");
+            .expect("each node has its own address: a simulated port, or a free TCP port");
         Node {
             index,
             peer_id,

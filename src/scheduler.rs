@@ -11,8 +11,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Wake, Waker};
+use std::thread::Thread;
 
 use rand_chacha::ChaCha12Rng;
 
@@ -46,7 +47,15 @@ type Ticket = (usize, u64);
 struct TaskWaker {
     ticket: Ticket,
     queued: AtomicBool,
-    ready: Arc<Mutex<Vec<Ticket>>>,
+    ready: Arc<ReadyList>,
+}
+
+/// Woken tasks, and the thread to unpark when one is woken (real-time mode
+/// only: a simulation never sleeps, it advances the clock instead).
+#[derive(Default)]
+struct ReadyList {
+    tickets: Mutex<Vec<Ticket>>,
+    waiter: OnceLock<Thread>,
 }
 
 impl Wake for TaskWaker {
@@ -57,9 +66,13 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.queued.swap(true, Ordering::AcqRel) {
             self.ready
+                .tickets
                 .lock()
                 .expect("ready list lock")
                 .push(self.ticket);
+            if let Some(thread) = self.ready.waiter.get() {
+                thread.unpark();
+            }
         }
     }
 }
@@ -109,7 +122,7 @@ pub struct Scheduler {
     slots: Vec<Option<Task>>,
     generations: Vec<u64>,
     free: Vec<usize>,
-    ready: Arc<Mutex<Vec<Ticket>>>,
+    ready: Arc<ReadyList>,
     /// The slot of each node's swarm task, by node index.
     node_slots: Vec<Option<usize>>,
     /// The owner of the task being polled, if any.
@@ -126,7 +139,7 @@ impl Scheduler {
             slots: Vec::new(),
             generations: Vec::new(),
             free: Vec::new(),
-            ready: Arc::new(Mutex::new(Vec::new())),
+            ready: Arc::new(ReadyList::default()),
             node_slots: Vec::new(),
             running: None,
             spawned: Arc::new(Mutex::new(Vec::new())),
@@ -196,7 +209,7 @@ impl Scheduler {
         while polls < budget {
             self.adopt_spawned();
             let ticket = {
-                let mut ready = self.ready.lock().expect("ready list lock");
+                let mut ready = self.ready.tickets.lock().expect("ready list lock");
                 if ready.is_empty() {
                     break;
                 }
@@ -231,9 +244,21 @@ impl Scheduler {
         polls
     }
 
+    /// Unparks `thread` whenever a task is woken, from any thread; for a
+    /// loop that waits in `std::thread::park_timeout` (real-time mode). Only
+    /// the first call has an effect.
+    pub fn unpark_on_wake(&self, thread: Thread) {
+        let _ = self.ready.waiter.set(thread);
+    }
+
     /// True if some task is ready or waiting to be adopted.
     pub fn has_ready(&self) -> bool {
-        !self.ready.lock().expect("ready list lock").is_empty()
+        !self
+            .ready
+            .tickets
+            .lock()
+            .expect("ready list lock")
+            .is_empty()
             || !self.spawned.lock().expect("spawn queue lock").is_empty()
     }
 

@@ -210,6 +210,7 @@ impl Recorder {
             trace_hash: String::new(),
             trace_events: 0,
             trace_file: None,
+            lag: None,
             complete: true,
         }
     }
@@ -246,6 +247,8 @@ pub struct RunReport {
     pub trace_events: u64,
     /// `events.csv`, when the run was traced.
     pub trace_file: Option<std::path::PathBuf>,
+    /// Real-time mode only: how late scenario events were applied.
+    pub lag: Option<crate::realtime::Lag>,
     /// False when the run stopped early (a panic or a livelock): the
     /// figures cover the run up to that moment only.
     pub complete: bool,

@@ -13,7 +13,7 @@ use crate::metrics::{LookupRecord, NodeRecord, RECALL_LEVELS, RunReport};
 /// is <= x)`. Items without a value belong to `total` but not to `values`,
 /// so the last fraction is below 1 when some never got a value. The
 /// denominator is `max(total, number of finite values)`; empty when it is 0.
-pub(super) fn ecdf(values: &[f64], total: usize) -> Vec<(f64, f64)> {
+pub(crate) fn ecdf(values: &[f64], total: usize) -> Vec<(f64, f64)> {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
     let denominator = total.max(sorted.len()) as f64;
@@ -30,7 +30,7 @@ pub(super) fn ecdf(values: &[f64], total: usize) -> Vec<(f64, f64)> {
 
 /// The staircase that draws `cdf` from `(x_start, 0)` to `x_end`; values
 /// below `x_start` are drawn at `x_start`.
-pub(super) fn steps(cdf: &[(f64, f64)], x_start: f64, x_end: f64) -> Vec<(f64, f64)> {
+pub(crate) fn steps(cdf: &[(f64, f64)], x_start: f64, x_end: f64) -> Vec<(f64, f64)> {
     let mut path = vec![(x_start, 0.0)];
     let mut y = 0.0;
     for &(x, next) in cdf {
@@ -47,7 +47,7 @@ pub(super) fn steps(cdf: &[(f64, f64)], x_start: f64, x_end: f64) -> Vec<(f64, f
 /// power of ten at or below the smallest positive value (at least 1 ms;
 /// 0.1 s when there is none) to 1.5 times the largest value (at least a
 /// decade).
-pub(super) fn log_axis(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+pub(crate) fn log_axis(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
     let positive = values.clone().filter(|v| *v > 0.0);
     let start = match positive.fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.min(v)))) {
         Some(min) => 10f64.powi(min.log10().floor().max(-3.0) as i32),
@@ -58,7 +58,7 @@ pub(super) fn log_axis(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) 
 }
 
 /// A tick label in seconds: no trailing zeros, at most 3 decimals.
-pub(super) fn tick(v: &f64) -> String {
+pub(crate) fn tick(v: &f64) -> String {
     let s = format!("{v:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

@@ -14,17 +14,17 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// What drawing a chart gives: a value or a `plotters` error.
-pub(super) type Res<T = ()> = Result<T, Box<dyn Error>>;
+pub(crate) type Res<T = ()> = Result<T, Box<dyn Error>>;
 /// The whole SVG drawing area of a chart.
-pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// Width and height of every chart, in pixels.
 const SIZE: (u32, u32) = (900, 520);
 const FONT: &str = "sans-serif";
 /// Line width of a series.
-pub(super) const STROKE: u32 = 2;
+pub(crate) const STROKE: u32 = 2;
 /// Colours of the series, in order.
-pub(super) const PALETTE: [RGBColor; 5] = [
+pub(crate) const PALETTE: [RGBColor; 5] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -32,7 +32,7 @@ pub(super) const PALETTE: [RGBColor; 5] = [
     RGBColor(148, 103, 189),
 ];
 /// Colour of the explanation line and of notes.
-pub(super) const GREY: RGBColor = RGBColor(110, 110, 110);
+pub(crate) const GREY: RGBColor = RGBColor(110, 110, 110);
 
 /// The style of a series line.
 pub(super) fn line(color: RGBColor) -> ShapeStyle {
@@ -40,7 +40,7 @@ pub(super) fn line(color: RGBColor) -> ShapeStyle {
 }
 
 /// Draws the chart `draw` makes into an SVG document.
-pub(super) fn svg(draw: impl FnOnce(&Area<'_>) -> Res) -> Res<String> {
+pub(crate) fn svg(draw: impl FnOnce(&Area<'_>) -> Res) -> Res<String> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
@@ -52,7 +52,7 @@ pub(super) fn svg(draw: impl FnOnce(&Area<'_>) -> Res) -> Res<String> {
 }
 
 /// Writes the title and the explanation line; returns the area below.
-pub(super) fn frame<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Res<Area<'a>> {
+pub(crate) fn frame<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Res<Area<'a>> {
     let area = root.titled(title, (FONT, 22))?;
     let (top, rest) = area.split_vertically(24);
     let width = top.dim_in_pixel().0 as i32;
@@ -64,7 +64,7 @@ pub(super) fn frame<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> Res<Are
 }
 
 /// Writes `note` in the middle of the plotting area of a chart.
-pub(super) fn centre_note<CT: CoordTranslate>(
+pub(crate) fn centre_note<CT: CoordTranslate>(
     area: &DrawingArea<SVGBackend<'_>, CT>,
     note: &str,
 ) -> Res {
@@ -98,4 +98,4 @@ macro_rules! draw_segments {
         }
     }};
 }
-pub(super) use draw_segments;
+pub(crate) use draw_segments;

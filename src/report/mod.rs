@@ -6,8 +6,8 @@
 //! links to the CSV files of [`RunReport::write_csv`]. The output depends on
 //! the report only: the same report gives byte-identical files.
 
-mod cdf;
-mod draw;
+pub(crate) mod cdf;
+pub(crate) mod draw;
 mod html;
 #[cfg(test)]
 mod tests;

@@ -86,6 +86,7 @@ fn empty_report(scenario: &str) -> RunReport {
         trace_hash: String::new(),
         trace_events: 0,
         trace_file: None,
+        lag: None,
         complete: true,
     }
 }

@@ -10,7 +10,7 @@ use super::*;
 
 /// The scenarios shipped with the project, so that they can never drift from
 /// the schema.
-const SHIPPED: [(&str, &str); 5] = [
+const SHIPPED: [(&str, &str); 7] = [
     (
         "scenarios/bootstrap.toml",
         include_str!("../../scenarios/bootstrap.toml"),
@@ -30,6 +30,14 @@ const SHIPPED: [(&str, &str); 5] = [
     (
         "scenarios/partition.toml",
         include_str!("../../scenarios/partition.toml"),
+    ),
+    (
+        "scenarios/fidelity.toml",
+        include_str!("../../scenarios/fidelity.toml"),
+    ),
+    (
+        "scenarios/fidelity-calibrated.toml",
+        include_str!("../../scenarios/fidelity-calibrated.toml"),
     ),
 ];
 

@@ -15,6 +15,7 @@
 //! dependencies seed lazily (rand's thread RNG, std's `HashMap` keys) is then
 //! created inside the run, from the run's entropy stream.
 
+mod host;
 mod measure;
 mod timeline;
 mod world;
@@ -34,6 +35,7 @@ use crate::scenario::Scenario;
 use crate::scheduler::NodeId;
 use crate::trace::{Trace, TraceFilter};
 
+use host::Mode;
 pub use timeline::join_schedule;
 use world::Simulation;
 
@@ -106,6 +108,10 @@ pub struct RunOptions {
     /// Write `events.csv` into this directory, with the events the filter
     /// keeps (the trace hash always covers every event).
     pub trace: Option<(PathBuf, TraceFilter)>,
+    /// Run in real time on TCP instead of simulating (see
+    /// [`crate::realtime`]); check the scenario with
+    /// [`crate::realtime::check`] first.
+    pub realtime: bool,
 }
 
 /// Runs `scenario` with `seed` on a fresh thread and returns what it measured.
@@ -127,6 +133,7 @@ pub fn run(
         RunOptions {
             progress,
             trace: None,
+            realtime: false,
         },
     )
 }
@@ -160,17 +167,52 @@ pub fn run_here(
     seed: u64,
     options: RunOptions,
 ) -> Result<RunReport, SimError> {
+    if options.realtime {
+        return run_realtime_here(scenario, seed, options);
+    }
     let clock = Clock::new(rng::derive_key(entropy_seed(seed), "os-entropy", 0));
     let _guard = clock.install();
     let _ = sim_runtime::entropy::hook_address();
+    run_world(scenario, seed, Mode::Virtual(&clock), options)
+}
+
+/// Real-time mode (see [`crate::realtime`]): a tokio runtime for the
+/// sockets and connection tasks, no virtual clock.
+fn run_realtime_here(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+) -> Result<RunReport, SimError> {
+    crate::realtime::raise_fd_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sim-realtime")
+        .build()?;
+    let _context = runtime.enter();
+    let net = crate::realtime::RealNet::new(runtime.handle().clone());
+    let report = run_world(scenario, seed, Mode::Real(net), options);
+    // Connection tasks of the dropped swarms may still be closing sockets.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    report
+}
+
+/// Runs the world in `mode` and gathers what it measured, also after a
+/// panic or a livelock.
+fn run_world(
+    scenario: &Scenario,
+    seed: u64,
+    mode: Mode<'_>,
+    options: RunOptions,
+) -> Result<RunReport, SimError> {
     let trace = match options.trace {
         Some((dir, filter)) => Trace::to_dir(&dir, filter)?,
         None => Trace::hash_only(),
     };
-    let mut sim = Simulation::new(scenario, seed, &clock, options.progress, trace.clone());
+    let mut sim = Simulation::new(scenario, seed, mode, options.progress, trace.clone());
     let outcome = catch_unwind(AssertUnwindSafe(|| sim.run()));
-    let at_ms = clock.now().as_millis() as u64;
+    let at_ms = sim.now().as_millis() as u64;
     let node = sim.running_node();
+    let lag = sim.lag();
     // Whatever happened, the measurements so far can be saved; if even
     // that panics, there is nothing to save.
     let report = catch_unwind(AssertUnwindSafe(move || sim.finish())).ok();
@@ -179,6 +221,7 @@ pub fn run_here(
         let t = trace.borrow();
         r.trace_hash = t.hash();
         r.trace_events = t.events();
+        r.lag = lag;
         r
     });
     let trace_file = trace_file?;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
 use rand_chacha::ChaCha12Rng;
-use sim_runtime::Clock;
 
+use super::host::{Mode, Net, Time};
 use super::measure::Measure;
 use super::timeline::{Event, Timeline, join_schedule};
 use super::{Progress, ProgressFn, SimError};
@@ -17,6 +17,7 @@ use crate::dist;
 use crate::metrics::{NodeRecord, Recorder, RunReport};
 use crate::net::{GroupFn, LatencyModel, Network};
 use crate::node::Node;
+use crate::realtime::Lag;
 use crate::rng;
 use crate::scenario::{Departure, LeaveWho, Rejoin, Scenario, Split};
 use crate::scheduler::{NodeDriver, NodeId, Scheduler};
@@ -25,10 +26,13 @@ use crate::trace::TraceHandle;
 /// Polls allowed at one virtual instant before the run is declared stuck.
 const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
 
+/// Polls between two looks at the clock in real-time mode.
+const REALTIME_BATCH: u64 = 256;
+
 /// The live nodes, indexed by node index (`None`: not joined yet, or left).
 struct Nodes<'a> {
     slots: Vec<Option<Node>>,
-    clock: &'a Clock,
+    time: Time<'a>,
     /// Nodes with news for the measurements since the last round.
     news: Vec<NodeId>,
     /// Test-only: panic when polling this node at or after this time.
@@ -39,13 +43,13 @@ impl NodeDriver for Nodes<'_> {
     fn poll_node(&mut self, node: NodeId, cx: &mut Context<'_>) {
         if let Some((n, at)) = self.panic_at
             && n == node
-            && self.clock.now() >= at
+            && self.time.now() >= at
         {
             panic!("test panic ({PANIC_FOR_TESTS}) in node {node}");
         }
         if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
             let had_news = n.has_news();
-            n.poll(cx, self.clock.now());
+            n.poll(cx, self.time.now());
             if !had_news && n.has_news() {
                 self.news.push(node);
             }
@@ -66,10 +70,10 @@ impl Nodes<'_> {
 pub(super) struct Simulation<'a> {
     scenario: Scenario,
     seed: u64,
-    clock: &'a Clock,
+    time: Time<'a>,
     sched: Scheduler,
     model: LatencyModel,
-    net: Network,
+    net: Net,
     nodes: Nodes<'a>,
     /// The next index a brand-new node gets.
     next_index: NodeId,
@@ -90,13 +94,15 @@ pub(super) struct Simulation<'a> {
     /// Live nodes whose first bootstrap has not finished (kept only with
     /// `stop_when_bootstrapped`).
     awaiting_bootstrap: BTreeSet<NodeId>,
+    /// Real-time mode: how late scenario events were applied.
+    lag: Lag,
 }
 
 impl<'a> Simulation<'a> {
     pub fn new(
         scenario: &Scenario,
         seed: u64,
-        clock: &'a Clock,
+        mode: Mode<'a>,
         progress: Option<ProgressFn>,
         trace: TraceHandle,
     ) -> Self {
@@ -130,16 +136,25 @@ impl<'a> Simulation<'a> {
             lookup_rngs.push(r);
         }
         let model = LatencyModel::from_config(seed, &scenario.network);
+        let (time, net) = match mode {
+            Mode::Virtual(clock) => (Time::Virtual(clock), Net::Sim(Network::new(model.clone()))),
+            Mode::Real(real) => (
+                Time::Real {
+                    start: sim_runtime::now(),
+                },
+                Net::Real(real),
+            ),
+        };
         Simulation {
             scenario: scenario.clone(),
             seed,
-            clock,
+            time,
             sched: Scheduler::new(rng::stream(seed, "scheduler", 0)),
-            net: Network::new(model.clone()),
+            net,
             model,
             nodes: Nodes {
                 slots: Vec::with_capacity(scenario.node_count()),
-                clock,
+                time,
                 news: Vec::new(),
                 panic_at: panic_for_tests(),
             },
@@ -156,6 +171,7 @@ impl<'a> Simulation<'a> {
             scenario_events: 0,
             joins_left: next_index as usize,
             awaiting_bootstrap: BTreeSet::new(),
+            lag: Lag::default(),
         }
     }
 
@@ -169,6 +185,9 @@ impl<'a> Simulation<'a> {
 
     /// The event loop (see the module docs of `sim`).
     pub fn run(&mut self) -> Result<(), SimError> {
+        let Time::Virtual(clock) = self.time else {
+            return self.run_realtime();
+        };
         let end = self.scenario.duration;
         loop {
             let polls = self
@@ -176,7 +195,7 @@ impl<'a> Simulation<'a> {
                 .run_ready(&mut self.nodes, POLLS_PER_INSTANT_LIMIT);
             if polls == POLLS_PER_INSTANT_LIMIT && self.sched.has_ready() {
                 return Err(SimError::Livelock {
-                    at_ms: self.clock.now().as_millis() as u64,
+                    at_ms: clock.now().as_millis() as u64,
                     polls,
                     partial: None,
                 });
@@ -186,22 +205,63 @@ impl<'a> Simulation<'a> {
                 return Ok(());
             }
             let next_event = self.timeline.next_time();
-            let next = match (self.clock.next_deadline(), next_event) {
+            let next = match (clock.next_deadline(), next_event) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b).unwrap_or(end),
             };
             if next > end {
-                self.timers_fired += self.clock.advance_to(end) as u64;
+                self.timers_fired += clock.advance_to(end) as u64;
                 return Ok(());
             }
-            self.timers_fired += self.clock.advance_to(next) as u64;
+            self.timers_fired += clock.advance_to(next) as u64;
             while let Some(event) = self.timeline.pop_due(next) {
-                self.apply(event);
+                self.apply(event, next);
             }
             if next == end && !self.sched.has_ready() && self.timeline.next_time().is_none() {
                 return Ok(());
             }
         }
+    }
+
+    /// The event loop in real time: poll what is ready, apply the scenario
+    /// events whose time has come, and otherwise sleep until the next one or
+    /// until a task is woken (by a socket, a timer thread or a connection
+    /// task on the tokio runtime).
+    fn run_realtime(&mut self) -> Result<(), SimError> {
+        let end = self.scenario.duration;
+        self.sched.unpark_on_wake(std::thread::current());
+        loop {
+            // A bounded batch, so that scenario events stay on time.
+            self.sched.run_ready(&mut self.nodes, REALTIME_BATCH);
+            self.take_news();
+            if self.all_bootstrapped() {
+                return Ok(());
+            }
+            let now = self.time.now();
+            let next = self.timeline.next_time().unwrap_or(end).min(end);
+            if next <= now {
+                if next == end && self.timeline.next_time().is_none_or(|t| t > end) {
+                    return Ok(());
+                }
+                while let Some(at) = self.timeline.next_time().filter(|t| *t <= now.min(end)) {
+                    let event = self.timeline.pop_due(at).expect("an event is due at `at`");
+                    self.lag.record(now - at);
+                    self.apply(event, at);
+                }
+            } else if !self.sched.has_ready() {
+                std::thread::park_timeout(next - now);
+            }
+        }
+    }
+
+    /// The run's time now (virtual, or real since the start).
+    pub fn now(&self) -> Duration {
+        self.time.now()
+    }
+
+    /// How late real-time mode applied scenario events.
+    pub fn lag(&self) -> Option<Lag> {
+        matches!(self.time, Time::Real { .. }).then_some(self.lag)
     }
 
     /// The node whose task was being polled (after a panic: the culprit).
@@ -211,7 +271,7 @@ impl<'a> Simulation<'a> {
 
     /// Hands what nodes reported in the last round to the measurements.
     fn take_news(&mut self) {
-        let now = self.clock.now();
+        let now = self.time.now();
         for x in std::mem::take(&mut self.nodes.news) {
             self.measure
                 .news(x, &mut self.nodes.slots, now, &mut self.recorder);
@@ -227,9 +287,10 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    fn apply(&mut self, event: Event) {
+    /// Applies `event`, due at `now` (in real time it may be applied a
+    /// little later; its effects are dated when due).
+    fn apply(&mut self, event: Event, now: Duration) {
         self.scenario_events += 1;
-        let now = self.clock.now();
         match event {
             Event::Join(i) => {
                 self.joins_left -= 1;
@@ -253,16 +314,13 @@ impl<'a> Simulation<'a> {
 
     /// Starts node `i` (first join or rejoin with the same identity).
     fn start_node(&mut self, i: NodeId) {
-        let now = self.clock.now();
+        let now = self.time.now();
         self.net.revive(i);
-        let executor = self.sched.executor(i);
-        let stack = &self.scenario.stack;
-        let mut node = Node::new(
+        let mut node = self.net.node(
             i,
             self.seed,
-            stack,
-            &self.net,
-            executor,
+            &self.scenario.stack,
+            &self.sched,
             now,
             self.trace.clone(),
         );
@@ -297,13 +355,13 @@ impl<'a> Simulation<'a> {
         let kind = if crash { "crash" } else { "leave" };
         self.trace
             .borrow_mut()
-            .record(self.clock.now(), i, kind, Some(&node.peer_id), String::new);
+            .record(self.time.now(), i, kind, Some(&node.peer_id), String::new);
         if crash {
             // Before anything is dropped, so nothing is sent on the way out.
             self.net.crash(i);
         }
         self.sched.remove_owner(i);
-        let now = self.clock.now();
+        let now = self.time.now();
         self.recorder.departed(crash, node.lookups_in_flight());
         let mut record = session_record(&mut node, Some(now));
         self.measure.left(i, &mut record);
@@ -487,7 +545,7 @@ impl<'a> Simulation<'a> {
     }
 
     pub fn finish(mut self) -> RunReport {
-        let now = self.clock.now();
+        let now = self.time.now();
         self.take_news();
         for slot in self.nodes.slots.iter_mut() {
             if let Some(mut node) = slot.take() {

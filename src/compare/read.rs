@@ -1,0 +1,119 @@
+//! Reading the CSV files of a result directory by column name.
+//!
+//! The files `sim run` writes are plain: one header line, comma-separated
+//! fields without quoting, an empty field for a missing value (README,
+//! "Output files"). Columns are found by their header names, so files with
+//! added or reordered columns read the same.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::CompareError;
+
+/// One CSV file: its header and its data lines.
+#[derive(Debug)]
+pub(super) struct Table {
+    path: PathBuf,
+    header: Vec<String>,
+    /// Data lines: 1-based line number in the file, and the fields.
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+impl Table {
+    /// Reads `dir/name`. Blank lines are skipped; a line with another
+    /// number of fields than the header is an error.
+    pub(super) fn read(dir: &Path, name: &str) -> Result<Table, CompareError> {
+        let path = dir.join(name);
+        let text = fs::read_to_string(&path).map_err(|source| CompareError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Table::parse(path, &text)
+    }
+
+    /// Parses `text`, the content of the file at `path`.
+    pub(super) fn parse(path: PathBuf, text: &str) -> Result<Table, CompareError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+            .filter(|(_, l)| !l.trim().is_empty());
+        let Some((_, header)) = lines.next() else {
+            return Err(CompareError::NoHeader { path });
+        };
+        let header: Vec<String> = header.split(',').map(|h| h.trim().to_string()).collect();
+        let mut rows = Vec::new();
+        for (line, text) in lines {
+            let fields: Vec<String> = text.split(',').map(|f| f.trim().to_string()).collect();
+            if fields.len() != header.len() {
+                return Err(CompareError::FieldCount {
+                    path,
+                    line,
+                    expected: header.len(),
+                    found: fields.len(),
+                });
+            }
+            rows.push((line, fields));
+        }
+        Ok(Table { path, header, rows })
+    }
+
+    /// Index of column `name`.
+    fn column(&self, name: &str) -> Result<usize, CompareError> {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| CompareError::MissingColumn {
+                path: self.path.clone(),
+                line: 1,
+                column: name.to_string(),
+            })
+    }
+
+    /// The values of column `name`, one per data line in file order; an
+    /// empty field is `None`. A field that is not a finite number is an
+    /// error naming the file, line and column.
+    pub(super) fn numbers(&self, name: &str) -> Result<Vec<Option<f64>>, CompareError> {
+        let col = self.column(name)?;
+        self.rows
+            .iter()
+            .map(|(line, fields)| {
+                let field = fields[col].as_str();
+                if field.is_empty() {
+                    return Ok(None);
+                }
+                match field.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Ok(Some(v)),
+                    _ => Err(CompareError::BadNumber {
+                        path: self.path.clone(),
+                        line: *line,
+                        column: name.to_string(),
+                        value: field.to_string(),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// The values present in column `name`, in file order.
+    pub(super) fn present(&self, name: &str) -> Result<Vec<f64>, CompareError> {
+        Ok(self.numbers(name)?.into_iter().flatten().collect())
+    }
+
+    /// The values of column `name` on the lines whose column `key` holds
+    /// its largest value (e.g. the last sample of `time_ms`); lines without
+    /// a `key` are ignored. Empty when no line has a `key`.
+    pub(super) fn at_max(&self, key: &str, name: &str) -> Result<Vec<Option<f64>>, CompareError> {
+        let keys = self.numbers(key)?;
+        let values = self.numbers(name)?;
+        let Some(max) = keys.iter().flatten().copied().max_by(f64::total_cmp) else {
+            return Ok(Vec::new());
+        };
+        Ok(keys
+            .into_iter()
+            .zip(values)
+            .filter(|(k, _)| *k == Some(max))
+            .map(|(_, v)| v)
+            .collect())
+    }
+}

@@ -1,0 +1,420 @@
+//! Real-time mode (`sim run --realtime`): the same scenario, the same nodes
+//! and the same measurements, on TCP over 127.0.0.1 with the real clock.
+//!
+//! This is the simulator's fidelity check, not a simulation: nothing here is
+//! deterministic. What changes against a simulated run:
+//!
+//! * **Transport.** Each node listens on a free TCP port of 127.0.0.1 and
+//!   dials the others there (`/ip4/127.0.0.1/tcp/<port>`), through
+//!   `libp2p-tcp`'s tokio transport with `TCP_NODELAY`, under the same Noise
+//!   (or plaintext) + Yamux upgrade. Latency is loopback's; the scenario's
+//!   latency model cannot be applied, so [`check`] refuses a scenario that
+//!   sets one (and partitions).
+//! * **Time.** No virtual clock is installed: libp2p's timers and
+//!   `Instant::now()` run on the real clock (the patched crates fall back to
+//!   it outside a simulation), and the scenario timeline waits for the wall
+//!   clock.
+//! * **Threads.** A tokio multi-thread runtime drives the sockets and runs
+//!   every connection task (Noise handshakes, Yamux, protocol handlers) on
+//!   its worker threads, as in a libp2p application. The swarms themselves
+//!   are polled by the run's own thread, which also applies scenario events
+//!   and takes the measurements (it needs each swarm's routing table).
+//!
+//! Network counters come from a wrapper around each TCP stream: connections
+//! (counted at the listening end), bytes and writes (both ends), connections
+//! open now, and dials refused.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::{AsyncRead, AsyncWrite};
+use libp2p::core::transport::Transport;
+use libp2p::{Multiaddr, tcp};
+
+use crate::net::NetStats;
+use crate::scenario::Scenario;
+
+/// Largest scenario real-time mode accepts, in nodes (see the README's
+/// "Fidelity"): at 200 nodes this 2-core machine keeps up with the timeline
+/// but CPU queueing already triples the median time to the first bootstrap;
+/// at 300 the run needs more sockets than the open-file limit (20,000).
+pub const MAX_NODES: usize = 200;
+
+/// Open files a real-time run of `nodes` nodes may need: one socket per end
+/// of every connection, in one process, and Kademlia connects most pairs of
+/// a small network (measured: 200 nodes ran within 20,000 files, 300 ran
+/// out of them 41 s in).
+pub fn files_needed(nodes: usize) -> u64 {
+    let n = nodes as u64;
+    n * n.saturating_sub(1) / 2 + 64
+}
+
+/// Why a scenario cannot run in real time.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refusal {
+    /// The scenario sets link latency, which loopback cannot reproduce.
+    #[error(
+        "network.latency is {0}: real-time mode runs on loopback, whose latency a scenario cannot set; use latency = \"0ms\" (and see the README's \"Fidelity\" for emulating latency with tc netem)"
+    )]
+    Latency(String),
+    /// Regions and a latency matrix: the same reason.
+    #[error("network.regions: real-time mode runs on loopback and has no regions")]
+    Regions,
+    /// Partitions need the simulated network.
+    #[error(
+        "partition: real-time mode cannot cut loopback connections; remove the [[partition]] workloads"
+    )]
+    Partitions,
+    /// Too many nodes for this machine to keep up in real time.
+    #[error(
+        "{0} nodes: real-time mode accepts at most {MAX_NODES} (above that this machine falls behind the scenario's timeline); scale it down with --nodes"
+    )]
+    TooLarge(usize),
+    /// The process may not open enough sockets.
+    #[error(
+        "{nodes} nodes: a real-time run may need about {needed} open files (sockets) and this process may open {limit}; raise `ulimit -n` or scale it down with --nodes"
+    )]
+    Files {
+        /// Nodes of the scenario.
+        nodes: usize,
+        /// [`files_needed`] for them.
+        needed: u64,
+        /// The open-file limit of the process.
+        limit: u64,
+    },
+}
+
+/// Checks that `scenario` can run in real time in a process that may open
+/// `file_limit` files (see [`raise_fd_limit`]).
+pub fn check(scenario: &Scenario, file_limit: u64) -> Result<(), Refusal> {
+    let network = &scenario.network;
+    if !network.regions.is_empty() {
+        return Err(Refusal::Regions);
+    }
+    let (min, max) = network.latency.bounds();
+    if !max.is_zero() {
+        let text = if min == max {
+            format!("{min:?}")
+        } else {
+            format!("{min:?} to {max:?}")
+        };
+        return Err(Refusal::Latency(text));
+    }
+    if !scenario.partitions.is_empty() {
+        return Err(Refusal::Partitions);
+    }
+    if scenario.node_count() > MAX_NODES {
+        return Err(Refusal::TooLarge(scenario.node_count()));
+    }
+    let needed = files_needed(scenario.node_count());
+    if needed > file_limit {
+        return Err(Refusal::Files {
+            nodes: scenario.node_count(),
+            needed,
+            limit: file_limit,
+        });
+    }
+    Ok(())
+}
+
+/// The TCP side of a real-time run: the runtime's handle and the counters.
+pub struct RealNet {
+    handle: tokio::runtime::Handle,
+    counters: Arc<Counters>,
+}
+
+#[derive(Default)]
+struct Counters {
+    connections: AtomicU64,
+    refused: AtomicU64,
+    bytes: AtomicU64,
+    writes: AtomicU64,
+    open: AtomicU64,
+}
+
+impl RealNet {
+    /// Transports built from here register their sockets with `handle`'s
+    /// runtime; connection tasks are spawned on it.
+    pub fn new(handle: tokio::runtime::Handle) -> RealNet {
+        RealNet {
+            handle,
+            counters: Arc::default(),
+        }
+    }
+
+    /// A TCP transport whose streams feed this network's counters.
+    pub fn transport(
+        &self,
+    ) -> impl Transport<
+        Output = Counted<tcp::tokio::TcpStream>,
+        Error = io::Error,
+        Dial: Send,
+        ListenerUpgrade: Send,
+    > + Send
+    + Unpin
+    + 'static {
+        let on_stream = self.counters.clone();
+        let on_error = self.counters.clone();
+        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+            .map(move |stream, endpoint| {
+                Counted::new(stream, on_stream.clone(), endpoint.is_listener())
+            })
+            .map_err(move |e| {
+                if e.kind() == io::ErrorKind::ConnectionRefused {
+                    on_error.refused.fetch_add(1, Ordering::Relaxed);
+                }
+                e
+            })
+    }
+
+    /// Spawns connection tasks on the runtime.
+    pub fn executor(&self) -> TokioExecutor {
+        TokioExecutor(self.handle.clone())
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> NetStats {
+        let c = &self.counters;
+        NetStats {
+            connections: c.connections.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+            writes: c.writes.load(Ordering::Relaxed),
+            open: c.open.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// libp2p's executor on a tokio runtime.
+pub struct TokioExecutor(tokio::runtime::Handle);
+
+impl libp2p::swarm::Executor for TokioExecutor {
+    fn exec(&self, future: Pin<Box<dyn Future<Output = ()> + Send>>) {
+        self.0.spawn(future);
+    }
+}
+
+/// A free TCP port on 127.0.0.1, as a listen address: the kernel picks one
+/// for a probe socket, which is closed again at once.
+pub fn free_addr() -> io::Result<Multiaddr> {
+    let probe = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    let port = probe.local_addr()?.port();
+    Ok(format!("/ip4/127.0.0.1/tcp/{port}")
+        .parse()
+        .expect("an IPv4 address and a port make a multiaddr"))
+}
+
+/// Raises the soft limit of open files to the hard limit: every node holds
+/// a socket per connection, and a real-time run of a few hundred nodes opens
+/// tens of thousands. Returns the soft limit now in force.
+pub fn raise_fd_limit() -> u64 {
+    // SAFETY: `getrlimit`/`setrlimit` only read and write the struct given.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return raised.rlim_cur as u64;
+            }
+        }
+        limit.rlim_cur as u64
+    }
+}
+
+/// A stream that counts what is written through it.
+pub struct Counted<S> {
+    inner: S,
+    counters: Arc<Counters>,
+    /// The listening end counts the connection and its being open.
+    listener: bool,
+}
+
+impl<S> Counted<S> {
+    fn new(inner: S, counters: Arc<Counters>, listener: bool) -> Self {
+        if listener {
+            counters.connections.fetch_add(1, Ordering::Relaxed);
+            counters.open.fetch_add(1, Ordering::Relaxed);
+        }
+        Counted {
+            inner,
+            counters,
+            listener,
+        }
+    }
+}
+
+impl<S> Drop for Counted<S> {
+    fn drop(&mut self) {
+        if self.listener {
+            self.counters.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = result {
+            self.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            self.counters.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// How late a real-time run applied its scenario events (joins, samples,
+/// departures, lookups) against their scheduled times: a run that keeps up
+/// with its timeline has small figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lag {
+    /// Events applied.
+    pub events: u64,
+    /// Sum of their delays.
+    pub total: Duration,
+    /// The largest delay.
+    pub max: Duration,
+}
+
+impl Lag {
+    /// Counts one event applied `late` after its time.
+    pub fn record(&mut self, late: Duration) {
+        self.events += 1;
+        self.total += late;
+        self.max = self.max.max(late);
+    }
+
+    /// Mean delay (zero without events).
+    pub fn mean(&self) -> Duration {
+        match u32::try_from(self.events) {
+            Ok(0) | Err(_) => Duration::ZERO,
+            Ok(n) => self.total / n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::AsyncWriteExt;
+
+    const PLENTY: u64 = 1 << 20;
+
+    fn scenario(extra: &str) -> Scenario {
+        let text = format!("name = \"t\"\nduration = \"10s\"\n[[join]]\ncount = 5\n{extra}");
+        Scenario::parse(&text, "t.toml").expect("a valid scenario")
+    }
+
+    #[test]
+    fn check_accepts_zero_latency_and_refuses_what_loopback_cannot_do() {
+        let zero = "[network]\nlatency = \"0ms\"\n";
+        assert_eq!(check(&scenario(zero), PLENTY), Ok(()));
+        // The default latency (20-80 ms) cannot be reproduced on loopback.
+        assert!(matches!(
+            check(&scenario(""), PLENTY),
+            Err(Refusal::Latency(_))
+        ));
+        assert!(matches!(
+            check(&scenario("[network]\nlatency = \"5ms\"\n"), PLENTY),
+            Err(Refusal::Latency(_))
+        ));
+        let split =
+            format!("{zero}[[partition]]\nat = \"1s\"\nfor = \"1s\"\ngroups = [0.5, 0.5]\n");
+        assert_eq!(check(&scenario(&split), PLENTY), Err(Refusal::Partitions));
+        let big = scenario(zero).scaled(MAX_NODES as u32 + 1).expect("scales");
+        assert_eq!(check(&big, PLENTY), Err(Refusal::TooLarge(MAX_NODES + 1)));
+        let largest = scenario(zero).scaled(MAX_NODES as u32).expect("scales");
+        assert_eq!(check(&largest, PLENTY), Ok(()));
+        // 200 nodes ran within 20,000 open files.
+        assert_eq!(check(&largest, 20_000), Ok(()));
+        assert_eq!(
+            check(&largest, 1024),
+            Err(Refusal::Files {
+                nodes: MAX_NODES,
+                needed: files_needed(MAX_NODES),
+                limit: 1024
+            })
+        );
+    }
+
+    #[test]
+    fn counted_streams_count_connections_at_the_listener_and_bytes_at_both_ends() {
+        let counters = Arc::new(Counters::default());
+        let mut listener =
+            Counted::new(futures::io::Cursor::new(Vec::new()), counters.clone(), true);
+        let mut dialer = Counted::new(
+            futures::io::Cursor::new(Vec::new()),
+            counters.clone(),
+            false,
+        );
+        futures::executor::block_on(async {
+            listener.write_all(b"hello").await.unwrap();
+            dialer.write_all(b"abc").await.unwrap();
+            dialer.write_all(b"de").await.unwrap();
+        });
+        let net = RealNet {
+            handle: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .handle()
+                .clone(),
+            counters: counters.clone(),
+        };
+        let stats = net.stats();
+        assert_eq!((stats.connections, stats.open), (1, 1));
+        assert_eq!((stats.bytes, stats.writes), (10, 3));
+        drop(listener);
+        drop(dialer);
+        assert_eq!(net.stats().open, 0);
+        assert_eq!(net.stats().connections, 1);
+    }
+
+    #[test]
+    fn lag_keeps_mean_and_maximum() {
+        let mut lag = Lag::default();
+        assert_eq!(lag.mean(), Duration::ZERO);
+        for ms in [1, 2, 9] {
+            lag.record(Duration::from_millis(ms));
+        }
+        assert_eq!(lag.events, 3);
+        assert_eq!(lag.mean(), Duration::from_millis(4));
+        assert_eq!(lag.max, Duration::from_millis(9));
+    }
+
+    #[test]
+    fn free_addresses_are_loopback_tcp() {
+        let addr = free_addr().expect("a free port").to_string();
+        assert!(addr.starts_with("/ip4/127.0.0.1/tcp/"), "{addr}");
+    }
+}
