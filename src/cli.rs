@@ -358,12 +358,21 @@ fn run_scenario(
         println!("mode       real time: TCP on 127.0.0.1, real clock, tokio (not deterministic)");
     }
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        Box::new(|p: Progress| {
+        // Redraw at most ten times a second of wall time.
+        let started = Stopwatch::start();
+        let mut drawn: Option<Duration> = None;
+        Box::new(move |p: Progress| {
+            let wall = started.wall();
+            if drawn.is_some_and(|d| wall < d + Duration::from_millis(100)) {
+                return;
+            }
+            drawn = Some(wall);
             eprint!(
-                "\r  virtual {:>10} / {}  nodes {:>6}",
-                format_duration(p.now),
+                "\r  virtual {:>9.1}s / {}  nodes {:>6}  wall {:>7.1} s",
+                p.now.as_secs_f64(),
                 format_duration(p.end),
-                p.nodes
+                p.nodes,
+                wall.as_secs_f64()
             );
             let _ = std::io::stderr().flush();
         }) as sim::ProgressFn

@@ -86,7 +86,8 @@ impl SimError {
     }
 }
 
-/// Progress of a run, reported at every sample.
+/// Progress of a run, reported at every sample and every few thousand rounds
+/// of the event loop in between (a callback that draws should throttle).
 #[derive(Debug, Clone, Copy)]
 pub struct Progress {
     /// Virtual time reached.
@@ -103,7 +104,7 @@ pub type ProgressFn = Box<dyn FnMut(Progress) + Send>;
 /// Options of a run beyond scenario and seed.
 #[derive(Default)]
 pub struct RunOptions {
-    /// Called at every sample.
+    /// Called at every sample and every few thousand event-loop rounds.
     pub progress: Option<ProgressFn>,
     /// Write `events.csv` into this directory, with the events the filter
     /// keeps (the trace hash always covers every event).

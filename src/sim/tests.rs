@@ -255,3 +255,33 @@ fn stop_when_bootstrapped_ends_the_run_when_the_last_first_bootstrap_ends() {
         "without the key: the whole duration"
     );
 }
+
+#[test]
+fn progress_is_reported_between_samples_and_never_goes_back() {
+    use std::sync::{Arc, Mutex};
+    // Samples every 30 s of a 1-minute run: three reports would come from
+    // samples alone; the joins keep the loop busy enough for more.
+    let s = base(20, secs(60));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let progress: super::ProgressFn = Box::new(move |p: super::Progress| {
+        sink.lock().expect("not poisoned").push((p.now, p.nodes));
+    });
+    run(&s, 3, Some(progress)).expect("the run succeeds");
+    let seen = seen.lock().expect("not poisoned");
+    let between = seen
+        .iter()
+        .filter(|(t, _)| t.as_millis() % 30_000 != 0)
+        .count();
+    assert!(between > 0, "no report between samples: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 <= w[1].0),
+        "time went back: {seen:?}"
+    );
+    assert!(seen.iter().all(|(_, n)| *n <= 20));
+    assert_eq!(
+        seen.last().map(|r| r.1),
+        Some(20),
+        "every node is live at the end"
+    );
+}

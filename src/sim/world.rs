@@ -29,6 +29,10 @@ const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
 /// Polls between two looks at the clock in real-time mode.
 const REALTIME_BATCH: u64 = 256;
 
+/// Rounds of the event loop between two progress reports (besides the
+/// reports at every sample). Cheap: a report counts the live nodes.
+const PROGRESS_ROUNDS: u64 = 4096;
+
 /// The live nodes, indexed by node index (`None`: not joined yet, or left).
 struct Nodes<'a> {
     slots: Vec<Option<Node>>,
@@ -88,6 +92,8 @@ pub(super) struct Simulation<'a> {
     trace: TraceHandle,
     /// Timers fired and scenario events applied so far.
     timers_fired: u64,
+    /// Rounds of the event loop so far (for progress reports).
+    rounds: u64,
     scenario_events: u64,
     /// First joins (`Event::Join`) not applied yet.
     joins_left: usize,
@@ -168,6 +174,7 @@ impl<'a> Simulation<'a> {
             progress,
             trace,
             timers_fired: 0,
+            rounds: 0,
             scenario_events: 0,
             joins_left: next_index as usize,
             awaiting_bootstrap: BTreeSet::new(),
@@ -217,6 +224,7 @@ impl<'a> Simulation<'a> {
             while let Some(event) = self.timeline.pop_due(next) {
                 self.apply(event, next);
             }
+            self.tick_progress(next);
             if next == end && !self.sched.has_ready() && self.timeline.next_time().is_none() {
                 return Ok(());
             }
@@ -234,6 +242,8 @@ impl<'a> Simulation<'a> {
             // A bounded batch, so that scenario events stay on time.
             self.sched.run_ready(&mut self.nodes, REALTIME_BATCH);
             self.take_news();
+            let now = self.time.now();
+            self.tick_progress(now);
             if self.all_bootstrapped() {
                 return Ok(());
             }
@@ -377,12 +387,27 @@ impl<'a> Simulation<'a> {
             self.net.stats(),
             &mut self.recorder,
         );
+        self.report_progress(now);
+    }
+
+    /// Tells the progress callback, if any, where the run is.
+    fn report_progress(&mut self, now: Duration) {
         if let Some(progress) = &mut self.progress {
             progress(Progress {
                 now,
                 end: self.scenario.duration,
                 nodes: self.nodes.live().count(),
             });
+        }
+    }
+
+    /// Between samples, reports progress every [`PROGRESS_ROUNDS`] rounds
+    /// of the event loop, so a slow stretch (thousands of joins in one
+    /// sample interval) still shows where the run is.
+    fn tick_progress(&mut self, now: Duration) {
+        self.rounds += 1;
+        if self.rounds.is_multiple_of(PROGRESS_ROUNDS) {
+            self.report_progress(now);
         }
     }
 
