@@ -5,8 +5,10 @@
 //! at a time so runs do not compete for the cores. Every child is measured
 //! from outside with `wait4` (wall, CPU, peak RSS), the same way as the
 //! optional baseline program, and its `performance.csv` adds the virtual time
-//! and the event count. A run that passes the time limit is killed and
-//! reported as `timeout`; larger sizes of that scenario are then skipped.
+//! and the event count. A run that passes the time limit is stopped
+//! (SIGTERM: it saves what it measured, so its virtual time shows how far it
+//! got; SIGKILL if it has not ended 30 s later) and reported as `timeout`;
+//! larger sizes of that scenario are then skipped.
 //! Each child's address space is capped (`--max-memory`), so a run too large
 //! for the machine ends as `out of memory` instead of swapping.
 //!
@@ -105,11 +107,16 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             limit_memory(&mut cmd, plan.memory);
+            // Figures of an earlier bench in the same place must not pass
+            // for this run's.
+            let _ = std::fs::remove_file(dir.join(machine::PERFORMANCE_CSV));
             let run = machine::run_child(&mut cmd, plan.limit)?;
+            // A run stopped at the limit saves its figures too: its virtual
+            // time then says how far it got.
             let perf = std::fs::read_to_string(dir.join(machine::PERFORMANCE_CSV))
                 .ok()
                 .and_then(|csv| Performance::parse(&csv))
-                .filter(|_| run.exit == Exit::Code(0));
+                .filter(|_| matches!(run.exit, Exit::Code(0) | Exit::Timeout));
             let row = Row::measured(&scenario.name, n, "sim", run, perf);
             // A timeout or running out of memory is a result; an error is not.
             all_ok &= !matches!(run.exit, Exit::Code(c) if c != 0);

@@ -73,7 +73,7 @@ enum Command {
         /// `<binary> <N>` beside each storm run.
         #[arg(long)]
         baseline: Option<PathBuf>,
-        /// Time limit of one run, in seconds; a run past it is killed and
+        /// Time limit of one run, in seconds; a run past it is stopped and
         /// larger sizes of its scenario are skipped.
         #[arg(long, default_value_t = 600)]
         limit: u64,
@@ -149,6 +149,10 @@ pub struct RunArgs {
 
 /// Exit code for a scenario file that cannot be used (as for usage errors).
 const EXIT_BAD_INPUT: u8 = 2;
+
+/// Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells
+/// report an interrupted command).
+const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
@@ -335,6 +339,11 @@ fn run(args: &RunArgs) -> ExitCode {
     let repro = repro_command(args, seed);
     match run_scenario(args, &scenario, seed, filter) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if matches!(e.downcast_ref(), Some(sim::SimError::Interrupted { .. })) => {
+            eprintln!("stopped: {e:#}");
+            eprintln!("rerun with: {repro}");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             eprintln!("reproduce with: {repro}");
@@ -349,6 +358,8 @@ fn run_scenario(
     seed: u64,
     filter: Option<TraceFilter>,
 ) -> anyhow::Result<()> {
+    // Before the first line of output, which callers may wait for.
+    let stop = machine::stop_on_signals();
     let path = args.scenario.as_path();
     let out = out_dir(args, scenario, seed);
     println!("scenario   {} ({})", scenario.name, path.display());
@@ -383,6 +394,7 @@ fn run_scenario(
         progress,
         trace: filter.map(|f| (out.clone(), f)),
         realtime: args.realtime,
+        stop: Some(stop),
     };
     let result = sim::run_with(scenario, seed, options);
     if show_progress {
@@ -396,13 +408,20 @@ fn run_scenario(
                 partial
                     .write_csv(&out)
                     .with_context(|| format!("writing results to {}", out.display()))?;
+                Performance::measure(partial, &watch, scenario.node_count())
+                    .write(&out)
+                    .with_context(|| format!("writing results to {}", out.display()))?;
                 eprintln!(
                     "partial results (summary.csv: complete,false) in {}",
                     out.display()
                 );
             }
+            let how = match e {
+                sim::SimError::Interrupted { .. } => "stopped",
+                _ => "failed",
+            };
             return Err(
-                anyhow::Error::new(e).context(format!("the simulation (seed {seed}) failed"))
+                anyhow::Error::new(e).context(format!("the simulation (seed {seed}) {how}"))
             );
         }
     };

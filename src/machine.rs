@@ -67,6 +67,27 @@ pub fn tune_allocator() {
     }
 }
 
+/// Set by the first SIGINT or SIGTERM once [`stop_on_signals`] is installed.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes SIGINT (Ctrl-C) and SIGTERM ask the run to stop instead of ending
+/// the process, and returns the flag they set: the run checks it between
+/// rounds of its event loop, stops there and saves what it measured (see
+/// `RunOptions::stop`). A second signal ends the process as usual.
+pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
+    extern "C" fn on_signal(signal: libc::c_int) {
+        // Only an atomic store and `signal`: both async-signal-safe.
+        STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: restores the default action for the next signal.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
+    }
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: installs a handler that only does async-signal-safe work.
+        unsafe { libc::signal(signal, on_signal as *const () as libc::sighandler_t) };
+    }
+    &STOP
+}
+
 /// CPU time and peak resident set size of a process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -232,9 +253,13 @@ pub struct ChildRun {
     pub usage: Usage,
 }
 
-/// Runs `cmd` to its end or until `limit`, whichever comes first (then kills
-/// it), and measures it on its own: wall time, and from `wait4` the CPU time
-/// and peak RSS of that child alone.
+/// How long a child past its time limit has, after SIGTERM, to save its
+/// results before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// Runs `cmd` to its end or until `limit`, whichever comes first (then sends
+/// it SIGTERM, and SIGKILL [`STOP_GRACE`] later), and measures it on its own:
+/// wall time, and from `wait4` the CPU time and peak RSS of that child alone.
 pub fn run_child(cmd: &mut std::process::Command, limit: Duration) -> io::Result<ChildRun> {
     let start = Instant::now();
     let child = cmd.spawn()?;
@@ -262,10 +287,16 @@ pub fn run_child(cmd: &mut std::process::Command, limit: Duration) -> io::Result
             drop(child);
             return Ok(ChildRun { exit, wall, usage });
         }
-        if !killed && start.elapsed() >= limit {
+        let elapsed = start.elapsed();
+        if !killed && elapsed >= limit {
+            // Ask first: a `sim run` stops and saves what it measured.
             // SAFETY: `pid` is our child, not reaped yet, so not reused.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::kill(pid, libc::SIGTERM) };
             killed = true;
+        }
+        if killed && elapsed >= limit + STOP_GRACE {
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         std::thread::sleep(Duration::from_millis(20));
     }

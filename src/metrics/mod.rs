@@ -249,8 +249,8 @@ pub struct RunReport {
     pub trace_file: Option<std::path::PathBuf>,
     /// Real-time mode only: how late scenario events were applied.
     pub lag: Option<crate::realtime::Lag>,
-    /// False when the run stopped early (a panic or a livelock): the
-    /// figures cover the run up to that moment only.
+    /// False when the run stopped early (a panic, a livelock, a stop
+    /// request): the figures cover the run up to that moment only.
     pub complete: bool,
 }
 

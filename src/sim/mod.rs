@@ -25,6 +25,7 @@ mod tests;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use sim_runtime::Clock;
@@ -65,6 +66,15 @@ pub enum SimError {
         /// What the run measured until then.
         partial: Option<Box<RunReport>>,
     },
+    /// The run was asked to stop (`RunOptions::stop`: Ctrl-C, SIGTERM)
+    /// before its end.
+    #[error("interrupted at virtual time {at_ms} ms")]
+    Interrupted {
+        /// Virtual time reached.
+        at_ms: u64,
+        /// What the run measured until then.
+        partial: Option<Box<RunReport>>,
+    },
     /// The run's thread could not be started, or the trace not written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -78,9 +88,9 @@ impl SimError {
     /// What the run measured before it failed, if anything.
     pub fn partial(&self) -> Option<&RunReport> {
         match self {
-            SimError::Panicked { partial, .. } | SimError::Livelock { partial, .. } => {
-                partial.as_deref()
-            }
+            SimError::Panicked { partial, .. }
+            | SimError::Livelock { partial, .. }
+            | SimError::Interrupted { partial, .. } => partial.as_deref(),
             SimError::Io(_) => None,
         }
     }
@@ -113,6 +123,10 @@ pub struct RunOptions {
     /// [`crate::realtime`]); check the scenario with
     /// [`crate::realtime::check`] first.
     pub realtime: bool,
+    /// When this flag becomes true, the run stops at the end of the current
+    /// round of its event loop and returns [`SimError::Interrupted`] with
+    /// what it measured (see [`crate::machine::stop_on_signals`]).
+    pub stop: Option<&'static AtomicBool>,
 }
 
 /// Runs `scenario` with `seed` on a fresh thread and returns what it measured.
@@ -135,6 +149,7 @@ pub fn run(
             progress,
             trace: None,
             realtime: false,
+            stop: None,
         },
     )
 }
@@ -210,6 +225,7 @@ fn run_world(
         None => Trace::hash_only(),
     };
     let mut sim = Simulation::new(scenario, seed, mode, options.progress, trace.clone());
+    sim.stop_on(options.stop);
     let outcome = catch_unwind(AssertUnwindSafe(|| sim.run()));
     let at_ms = sim.now().as_millis() as u64;
     let node = sim.running_node();
@@ -234,6 +250,10 @@ fn run_world(
         Ok(Err(SimError::Livelock { at_ms, polls, .. })) => Err(SimError::Livelock {
             at_ms,
             polls,
+            partial: report.map(|r| Box::new(r.incomplete())),
+        }),
+        Ok(Err(SimError::Interrupted { at_ms, .. })) => Err(SimError::Interrupted {
+            at_ms,
             partial: report.map(|r| Box::new(r.incomplete())),
         }),
         Ok(Err(other)) => Err(other),

@@ -285,3 +285,34 @@ fn progress_is_reported_between_samples_and_never_goes_back() {
         "every node is live at the end"
     );
 }
+
+#[test]
+fn a_stop_request_ends_the_run_with_what_it_measured() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static STOP: AtomicBool = AtomicBool::new(false);
+    // Asks to stop once the run has passed 30 s of its 2 minutes.
+    let progress: super::ProgressFn = Box::new(|p: super::Progress| {
+        if p.now >= secs(30) {
+            STOP.store(true, Ordering::Relaxed);
+        }
+    });
+    let options = super::RunOptions {
+        progress: Some(progress),
+        stop: Some(&STOP),
+        ..Default::default()
+    };
+    let s = base(12, secs(120));
+    let err = super::run_with(&s, 3, options).expect_err("the run is stopped");
+    let super::SimError::Interrupted { at_ms, partial } = err else {
+        panic!("not an interruption: {err}");
+    };
+    assert!((30_000..120_000).contains(&at_ms), "stopped at {at_ms} ms");
+    let partial = partial.expect("what was measured is kept");
+    assert!(!partial.complete);
+    assert_eq!(partial.virtual_time.as_millis() as u64, at_ms);
+    assert_eq!(
+        partial.nodes.len(),
+        12,
+        "every node joined in the first 10 s"
+    );
+}

@@ -1,8 +1,10 @@
-//! The state of one run (nodes, network, scheduler, timeline) and what each
-//! scenario event does to it.
+//! The state of one run (nodes, network, scheduler, timeline), its event
+//! loop, and the joins, departures and samples of the timeline; the
+//! scenario's other actions (churn, leaves, partitions, lookups) are in
+//! `actions`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Context;
 use std::time::Duration;
 
@@ -15,13 +17,16 @@ use super::timeline::{Event, Timeline, join_schedule};
 use super::{Progress, ProgressFn, SimError};
 use crate::dist;
 use crate::metrics::{NodeRecord, Recorder, RunReport};
-use crate::net::{GroupFn, LatencyModel, Network};
+use crate::net::{LatencyModel, Network};
 use crate::node::Node;
 use crate::realtime::Lag;
 use crate::rng;
-use crate::scenario::{Departure, LeaveWho, Rejoin, Scenario, Split};
+use crate::scenario::{Departure, Scenario};
 use crate::scheduler::{NodeDriver, NodeId, Scheduler};
 use crate::trace::TraceHandle;
+
+mod actions;
+use actions::mean_gap;
 
 /// Polls allowed at one virtual instant before the run is declared stuck.
 const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
@@ -94,6 +99,8 @@ pub(super) struct Simulation<'a> {
     timers_fired: u64,
     /// Rounds of the event loop so far (for progress reports).
     rounds: u64,
+    /// Set from outside to stop the run early.
+    stop: Option<&'static AtomicBool>,
     scenario_events: u64,
     /// First joins (`Event::Join`) not applied yet.
     joins_left: usize,
@@ -175,6 +182,7 @@ impl<'a> Simulation<'a> {
             trace,
             timers_fired: 0,
             rounds: 0,
+            stop: None,
             scenario_events: 0,
             joins_left: next_index as usize,
             awaiting_bootstrap: BTreeSet::new(),
@@ -224,7 +232,7 @@ impl<'a> Simulation<'a> {
             while let Some(event) = self.timeline.pop_due(next) {
                 self.apply(event, next);
             }
-            self.tick_progress(next);
+            self.end_round(next)?;
             if next == end && !self.sched.has_ready() && self.timeline.next_time().is_none() {
                 return Ok(());
             }
@@ -242,8 +250,7 @@ impl<'a> Simulation<'a> {
             // A bounded batch, so that scenario events stay on time.
             self.sched.run_ready(&mut self.nodes, REALTIME_BATCH);
             self.take_news();
-            let now = self.time.now();
-            self.tick_progress(now);
+            self.end_round(self.time.now())?;
             if self.all_bootstrapped() {
                 return Ok(());
             }
@@ -259,7 +266,8 @@ impl<'a> Simulation<'a> {
                     self.apply(event, at);
                 }
             } else if !self.sched.has_ready() {
-                std::thread::park_timeout(next - now);
+                // At most 100 ms, so that a stop request is seen promptly.
+                std::thread::park_timeout((next - now).min(Duration::from_millis(100)));
             }
         }
     }
@@ -401,172 +409,28 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    /// Between samples, reports progress every [`PROGRESS_ROUNDS`] rounds
-    /// of the event loop, so a slow stretch (thousands of joins in one
-    /// sample interval) still shows where the run is.
-    fn tick_progress(&mut self, now: Duration) {
+    /// Ends a round of the event loop: stops the run if asked to, and
+    /// between samples reports progress every [`PROGRESS_ROUNDS`] rounds, so
+    /// a slow stretch (thousands of joins in one sample interval) still
+    /// shows where the run is.
+    fn end_round(&mut self, now: Duration) -> Result<(), SimError> {
+        if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            let at_ms = now.as_millis() as u64;
+            return Err(SimError::Interrupted {
+                at_ms,
+                partial: None,
+            });
+        }
         self.rounds += 1;
         if self.rounds.is_multiple_of(PROGRESS_ROUNDS) {
             self.report_progress(now);
         }
+        Ok(())
     }
 
-    fn churn_rng(&mut self, c: usize, node: NodeId) -> &mut ChaCha12Rng {
-        let seed = self.seed;
-        self.churn_rngs
-            .entry((c, node))
-            .or_insert_with(|| rng::stream(seed, "churn", ((c as u64) << 32) | u64::from(node)))
-    }
-
-    fn churn_start(&mut self, c: usize, now: Duration) {
-        let churn = &self.scenario.churn[c];
-        let mut pool: Vec<NodeId> = self
-            .nodes
-            .live()
-            .map(|n| n.index)
-            .filter(|&i| i != 0)
-            .collect();
-        let population = churn.population.map_or(pool.len(), |p| p as usize);
-        pool.truncate(population);
-        while pool.len() < population {
-            let i = self.fresh_index();
-            self.start_node(i);
-            pool.push(i);
-        }
-        for node in pool {
-            self.schedule_session_end(c, node, now);
-        }
-    }
-
-    fn schedule_session_end(&mut self, c: usize, node: NodeId, now: Duration) {
-        let session = self.scenario.churn[c].session;
-        let length = dist::sample(&session, self.churn_rng(c, node));
-        self.timeline
-            .push(now + length, Event::SessionEnd { churn: c, node });
-    }
-
-    fn session_end(&mut self, c: usize, node: NodeId, now: Duration) {
-        let churn = self.scenario.churn[c].clone();
-        if now >= churn.at + churn.length || !self.nodes.is_live(node) {
-            return;
-        }
-        let crash = dist::bernoulli(self.churn_rng(c, node), churn.crash.0);
-        self.stop_node(
-            node,
-            if crash {
-                Departure::Crash
-            } else {
-                Departure::Graceful
-            },
-        );
-        if let (Some(offline), Rejoin::Same | Rejoin::New) = (churn.offline, churn.rejoin) {
-            let length = dist::sample(&offline, self.churn_rng(c, node));
-            self.timeline
-                .push(now + length, Event::OfflineEnd { churn: c, node });
-        }
-    }
-
-    fn offline_end(&mut self, c: usize, node: NodeId, now: Duration) {
-        let returning = match self.scenario.churn[c].rejoin {
-            Rejoin::Same if !self.nodes.is_live(node) => node,
-            Rejoin::New => self.fresh_index(),
-            _ => return,
-        };
-        self.start_node(returning);
-        self.schedule_session_end(c, returning, now);
-    }
-
-    fn fresh_index(&mut self) -> NodeId {
-        let i = self.next_index;
-        self.next_index += 1;
-        i
-    }
-
-    fn leave(&mut self, l: usize) {
-        let leave = self.scenario.leaves[l].clone();
-        let who: Vec<NodeId> = match leave.who {
-            LeaveWho::Node(i) => vec![i],
-            LeaveWho::Count(n) => {
-                let mut candidates: Vec<NodeId> = self
-                    .nodes
-                    .live()
-                    .map(|n| n.index)
-                    .filter(|&i| i != 0)
-                    .collect();
-                let mut r = rng::stream(self.seed, "leave", l as u64);
-                let mut chosen = Vec::new();
-                while chosen.len() < n as usize && !candidates.is_empty() {
-                    let k = rng::gen_below(&mut r, candidates.len() as u64) as usize;
-                    chosen.push(candidates.swap_remove(k));
-                }
-                chosen
-            }
-        };
-        for i in who {
-            self.stop_node(i, leave.mode);
-        }
-    }
-
-    fn split(&mut self, p: usize, now: Duration) {
-        let partition = &self.scenario.partitions[p];
-        let until = now + partition.length;
-        let group_of: GroupFn = match &partition.split {
-            Split::Fractions(fractions) => {
-                let seed = self.seed;
-                let mut acc = 0.0;
-                let cumulative: Vec<f64> = fractions
-                    .iter()
-                    .map(|f| {
-                        acc += f;
-                        acc
-                    })
-                    .collect();
-                Arc::new(move |node| {
-                    let x =
-                        rng::derive_u64(seed, "partition", ((p as u64) << 32) | u64::from(node));
-                    let u = (x >> 11) as f64 / (1u64 << 53) as f64;
-                    Some(
-                        cumulative
-                            .iter()
-                            .position(|c| u < *c)
-                            .unwrap_or(cumulative.len() - 1),
-                    )
-                })
-            }
-            Split::Regions(groups) => {
-                let model = self.model.clone();
-                let groups = groups.clone();
-                Arc::new(move |node| {
-                    let region = model.region_of(node)?;
-                    groups.iter().position(|g| g.contains(&region))
-                })
-            }
-        };
-        self.trace
-            .borrow_mut()
-            .record(now, 0, "split", None, || format!("partition {p}"));
-        self.net.split(until, group_of);
-    }
-
-    fn lookup(&mut self, w: usize, now: Duration) {
-        let workload = self.scenario.lookups[w].clone();
-        let r = &mut self.lookup_rngs[w];
-        let live: Vec<NodeId> = self.nodes.live().map(|n| n.index).collect();
-        if !live.is_empty() {
-            let node = live[rng::gen_below(r, live.len() as u64) as usize];
-            let key = random_key(r);
-            if let Some(n) = self.nodes.slots[node as usize].as_mut() {
-                self.trace
-                    .borrow_mut()
-                    .record(now, node, "lookup_start", Some(&key), String::new);
-                n.start_lookup(key, now);
-                self.sched.wake_node(node);
-            }
-        }
-        let next = now + dist::exponential(r, mean_gap(workload.rate));
-        if next < workload.at + workload.length {
-            self.timeline.push(next, Event::Lookup(w));
-        }
+    /// Makes the run stop when `flag` becomes true (see `RunOptions::stop`).
+    pub fn stop_on(&mut self, flag: Option<&'static AtomicBool>) {
+        self.stop = flag;
     }
 
     pub fn finish(mut self) -> RunReport {
@@ -608,18 +472,4 @@ fn panic_for_tests() -> Option<(NodeId, Duration)> {
     let text = std::env::var(PANIC_FOR_TESTS).ok()?;
     let (node, ms) = text.split_once('@')?;
     Some((node.parse().ok()?, Duration::from_millis(ms.parse().ok()?)))
-}
-
-/// Mean gap of a Poisson process of `rate` events per second.
-fn mean_gap(rate: f64) -> Duration {
-    Duration::from_secs_f64(1.0 / rate)
-}
-
-/// A random Kademlia key drawn from `r`, as `PeerId::random` makes one.
-fn random_key(r: &mut ChaCha12Rng) -> PeerId {
-    use rand_core::RngCore;
-    let mut bytes = [0u8; 32];
-    r.fill_bytes(&mut bytes);
-    let hash = libp2p::multihash::Multihash::wrap(0, &bytes).expect("32 bytes fit a multihash");
-    PeerId::from_multihash(hash).expect("an identity multihash is a valid peer id")
 }
