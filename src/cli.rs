@@ -395,6 +395,9 @@ fn run_scenario(
         trace: filter.map(|f| (out.clone(), f)),
         realtime: args.realtime,
         stop: Some(stop),
+        // This process exits after writing the files; a real-time run
+        // closes its sockets on the way.
+        skip_teardown: !args.realtime,
     };
     let result = sim::run_with(scenario, seed, options);
     if show_progress {

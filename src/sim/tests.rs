@@ -316,3 +316,24 @@ fn a_stop_request_ends_the_run_with_what_it_measured() {
         "every node joined in the first 10 s"
     );
 }
+
+#[test]
+fn skipping_the_teardown_keeps_every_measurement() {
+    let s = base(10, secs(60));
+    let options = super::RunOptions {
+        skip_teardown: true,
+        ..Default::default()
+    };
+    let r = super::run_with(&s, 5, options).expect("the run completes");
+    assert!(r.complete);
+    assert_eq!(r.virtual_time, secs(60));
+    assert_eq!(r.nodes.len(), 10, "every node's session is recorded");
+    assert!(
+        r.nodes.iter().all(|n| n.first_bootstrap.is_some()),
+        "and measured to the end: {:?}",
+        r.nodes
+            .iter()
+            .map(|n| n.first_bootstrap)
+            .collect::<Vec<_>>()
+    );
+}

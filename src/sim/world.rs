@@ -433,7 +433,9 @@ impl<'a> Simulation<'a> {
         self.stop = flag;
     }
 
-    pub fn finish(mut self) -> RunReport {
+    /// The run's report. With `skip_teardown` the nodes, their connections
+    /// and the network are never freed (see `RunOptions::skip_teardown`).
+    pub fn finish(mut self, skip_teardown: bool) -> RunReport {
         let now = self.time.now();
         self.take_news();
         for slot in self.nodes.slots.iter_mut() {
@@ -441,12 +443,20 @@ impl<'a> Simulation<'a> {
                 let mut record = session_record(&mut node, None);
                 self.measure.fill(node.index, &mut record);
                 self.recorder.session(record);
+                if skip_teardown {
+                    std::mem::forget(node);
+                }
             }
         }
         let mut stats = self.sched.stats();
         stats.timers_fired = self.timers_fired;
         stats.scenario_events = self.scenario_events;
-        self.recorder.finish(now, stats, self.net.stats())
+        let recorder = std::mem::replace(&mut self.recorder, Recorder::new(&self.scenario, 0));
+        let report = recorder.finish(now, stats, self.net.stats());
+        if skip_teardown {
+            std::mem::forget(self);
+        }
+        report
     }
 }
 
