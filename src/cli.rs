@@ -145,6 +145,12 @@ pub struct RunArgs {
     /// deterministic. For fidelity checks against a simulated run.
     #[arg(long, conflicts_with = "check_determinism")]
     pub realtime: bool,
+    /// Compute Noise's X25519 key agreement on the curve. By default a
+    /// simulation uses a stand-in that costs no CPU and writes the same
+    /// bytes (README, "How determinism works"); real-time runs always use
+    /// the curve.
+    #[arg(long)]
+    pub real_x25519: bool,
 }
 
 /// Exit code for a scenario file that cannot be used (as for usage errors).
@@ -309,8 +315,13 @@ pub fn repro_command(args: &RunArgs, seed: u64) -> String {
         .map(|n| format!(" --nodes {n}"))
         .unwrap_or_default();
     let realtime = if args.realtime { " --realtime" } else { "" };
+    let x25519 = if args.real_x25519 {
+        " --real-x25519"
+    } else {
+        ""
+    };
     format!(
-        "sim run {} --seed {seed}{nodes}{realtime}",
+        "sim run {} --seed {seed}{nodes}{realtime}{x25519}",
         args.scenario.display()
     )
 }
@@ -367,6 +378,10 @@ fn run_scenario(
     println!("nodes      {}", scenario.node_count());
     if args.realtime {
         println!("mode       real time: TCP on 127.0.0.1, real clock, tokio (not deterministic)");
+    } else if args.real_x25519 {
+        println!("x25519     on the curve (--real-x25519)");
+    } else {
+        println!("x25519     stand-in: same bytes as --real-x25519, without the curve's CPU cost");
     }
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         // Redraw at most ten times a second of wall time.
@@ -398,6 +413,7 @@ fn run_scenario(
         // This process exits after writing the files; a real-time run
         // closes its sockets on the way.
         skip_teardown: !args.realtime,
+        real_x25519: args.real_x25519,
     };
     let result = sim::run_with(scenario, seed, options);
     if show_progress {

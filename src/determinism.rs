@@ -21,7 +21,7 @@ pub fn check(args: &RunArgs) -> ExitCode {
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = cli::out_dir(args, &scenario, seed);
     let repro = format!("{} --check-determinism", cli::repro_command(args, seed));
-    match compare_runs(&args.scenario, seed, args.nodes, &out) {
+    match compare_runs(args, seed, &out) {
         Ok(Verdict::Same { events, hash }) => {
             println!(
                 "deterministic: both runs went through the same {events} events (trace hash {hash})"
@@ -50,12 +50,7 @@ enum Verdict {
     Differ { seq: u64, a: String, b: String },
 }
 
-fn compare_runs(
-    scenario: &Path,
-    seed: u64,
-    nodes: Option<u32>,
-    out: &Path,
-) -> anyhow::Result<Verdict> {
+fn compare_runs(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<Verdict> {
     let exe = std::env::current_exe()?;
     let dirs: [PathBuf; 2] = [out.join("run-a"), out.join("run-b")];
     let children = dirs
@@ -63,7 +58,7 @@ fn compare_runs(
         .map(|dir| {
             Command::new(&exe)
                 .arg("run")
-                .arg(scenario)
+                .arg(&args.scenario)
                 .args([
                     "--seed",
                     &seed.to_string(),
@@ -71,7 +66,8 @@ fn compare_runs(
                     "--no-plot",
                     "--quiet",
                 ])
-                .args(nodes.map(|n| format!("--nodes={n}")))
+                .args(args.nodes.map(|n| format!("--nodes={n}")))
+                .args(args.real_x25519.then_some("--real-x25519"))
                 .arg("--out")
                 .arg(dir)
                 .stdout(Stdio::null())

@@ -120,6 +120,56 @@ fn churn_partition_and_lookups_are_deterministic_too() {
     same_seed_same_bytes("tests/scenarios/churn-small.toml", "churn-small");
 }
 
+/// The X25519 stand-in that a simulation uses by default changes no output:
+/// a Noise network run with it and with `--real-x25519` goes through the
+/// same events (trace hash) and writes the same files.
+#[test]
+fn the_x25519_stand_in_writes_the_same_bytes_as_the_curve() {
+    let (stand_in, curve) = (scratch("x25519-stand-in"), scratch("x25519-curve"));
+    let scenario = "tests/scenarios/small.toml";
+    let stdout_stand_in = run_ok(scenario, "7", &stand_in);
+    assert!(
+        stdout_stand_in.contains("x25519     stand-in"),
+        "{stdout_stand_in}"
+    );
+    let o = sim(&[
+        "run",
+        scenario,
+        "--seed",
+        "7",
+        "--real-x25519",
+        "--out",
+        curve.to_str().unwrap(),
+    ]);
+    let stdout_curve = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{stdout_curve}");
+    assert!(
+        stdout_curve.contains("x25519     on the curve"),
+        "{stdout_curve}"
+    );
+    assert_eq!(trace_hash(&stdout_stand_in), trace_hash(&stdout_curve));
+    for file in FILES {
+        assert!(
+            read(&stand_in, file) == read(&curve, file),
+            "{file} differs between the stand-in and the curve: compare \
+             `sim run {scenario} --seed 7` with the same command and --real-x25519"
+        );
+    }
+    // And the network did form through those handshakes: every node's first
+    // bootstrap succeeded and its routing table is not empty.
+    let discovery = String::from_utf8(read(&stand_in, "discovery.csv")).unwrap();
+    let mut lines = discovery.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (ok, entries) = (col("first_bootstrap_ok"), col("rt_entries_end"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 40, "{discovery}");
+    for row in rows {
+        assert_eq!(row[ok], "true", "{row:?}");
+        assert!(row[entries].parse::<u32>().expect("a count") > 0, "{row:?}");
+    }
+}
+
 /// The acceptance check on the full bootstrap scenario (200 nodes, 10
 /// simulated minutes): slow, so not in the default suite.
 #[test]

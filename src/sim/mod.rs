@@ -133,6 +133,10 @@ pub struct RunOptions {
     /// seconds (5 s at 1,000 nodes) that the operating system does at once.
     /// Leave it false in a process that runs more than one simulation.
     pub skip_teardown: bool,
+    /// Compute Noise's X25519 on the curve instead of the stand-in that a
+    /// simulation uses by default (`sim_runtime::dh`: same outputs, none of
+    /// the curve's CPU cost). Real-time runs always use the curve.
+    pub real_x25519: bool,
 }
 
 /// Runs `scenario` with `seed` on a fresh thread and returns what it measured.
@@ -153,10 +157,7 @@ pub fn run(
         seed,
         RunOptions {
             progress,
-            trace: None,
-            realtime: false,
-            stop: None,
-            skip_teardown: false,
+            ..Default::default()
         },
     )
 }
@@ -194,6 +195,8 @@ pub fn run_here(
         return run_realtime_here(scenario, seed, options);
     }
     let clock = Clock::new(rng::derive_key(entropy_seed(seed), "os-entropy", 0));
+    // Before the first node makes its Noise keys.
+    clock.use_x25519_stand_in(!options.real_x25519);
     let _guard = clock.install();
     let _ = sim_runtime::entropy::hook_address();
     run_world(scenario, seed, Mode::Virtual(&clock), options)

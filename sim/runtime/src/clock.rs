@@ -26,6 +26,8 @@ pub(crate) struct Inner {
     /// The stream every `getrandom` call on this thread draws from.
     entropy: RefCell<ChaCha20Rng>,
     entropy_bytes: Cell<u64>,
+    /// Whether the patched x25519-dalek uses [`crate::dh`]'s stand-in.
+    pub(crate) x25519_stand_in: Cell<bool>,
 }
 
 impl Inner {
@@ -134,6 +136,7 @@ impl Clock {
                 heap: RefCell::new(BinaryHeap::new()),
                 entropy: RefCell::new(ChaCha20Rng::from_seed(entropy_seed)),
                 entropy_bytes: Cell::new(0),
+                x25519_stand_in: Cell::new(false),
             }),
         }
     }
@@ -152,6 +155,14 @@ impl Clock {
             *cur = Some(self.inner.clone());
         });
         ClockGuard { _private: () }
+    }
+
+    /// Turns the X25519 stand-in on or off for code running under this
+    /// clock (off in a new clock); see [`crate::dh`]. Set it before the
+    /// first key is made: keys made with the curve do not agree with keys
+    /// made with the stand-in.
+    pub fn use_x25519_stand_in(&self, on: bool) {
+        self.inner.x25519_stand_in.set(on);
     }
 
     /// Virtual time since the simulation started.

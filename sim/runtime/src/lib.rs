@@ -16,12 +16,17 @@
 //! * [`entropy`]: the `getrandom` hooks. Inside a simulation they fill buffers
 //!   from the clock's seeded ChaCha stream; outside they forward to the kernel.
 //!
-//! The patched `web-time` and `futures-timer` crates under `sim/` are thin
-//! façades over this crate.
+//! * [`dh`]: the X25519 stand-in, a key agreement without the curve's CPU
+//!   cost that leaves every output of a run unchanged; on when the
+//!   simulation asks for it, never outside one.
+//!
+//! The patched `web-time`, `futures-timer` and `x25519-dalek` crates under
+//! `sim/` are thin façades over this crate.
 
 #![warn(missing_docs)]
 
 mod clock;
+pub mod dh;
 pub mod entropy;
 mod realtime;
 mod timer;
