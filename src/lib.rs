@@ -28,7 +28,10 @@
 //! * [`invariant`]: the scenario's `[[assert]]`s checked against a report.
 //! * `sim-runtime` (under `sim/`): the virtual clock, timers and `getrandom`
 //!   hooks that the patched `web-time` and `futures-timer` crates delegate
-//!   to, so that libp2p's own timeouts and randomness follow the simulation.
+//!   to, so that libp2p's own timeouts and randomness follow the simulation;
+//!   and the X25519 stand-in behind the patched `x25519-dalek`, which spares
+//!   a simulation the curve's CPU cost without changing its outputs
+//!   ([`sim::RunOptions::real_x25519`] turns it off).
 //!
 //! ## Running a scenario from code
 //!
