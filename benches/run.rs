@@ -1,5 +1,6 @@
 //! Cost of simulating a network: wall time per run of small bootstrap
-//! scenarios, by size and security. Run with `cargo bench --bench run`.
+//! scenarios, by size, security, and X25519 stand-in or curve. Run with
+//! `cargo bench --bench run`.
 //!
 //! Each iteration is a whole deterministic run (nodes join over 20 s, then
 //! the run lasts one simulated minute), so criterion's figure divided by the
@@ -20,11 +21,23 @@ fn scenario(nodes: usize, security: &str) -> Scenario {
 fn bootstrap(c: &mut Criterion) {
     let mut group = c.benchmark_group("bootstrap_1m");
     group.sample_size(10);
-    for security in ["plaintext", "noise"] {
+    // "noise" uses the X25519 stand-in (the default), "noise-curve" the
+    // curve (`--real-x25519`): the difference is what the stand-in saves.
+    for (name, security, real_x25519) in [
+        ("plaintext", "plaintext", false),
+        ("noise", "noise", false),
+        ("noise-curve", "noise", true),
+    ] {
         for nodes in [25, 50, 100] {
             let s = scenario(nodes, security);
-            group.bench_with_input(BenchmarkId::new(security, nodes), &s, |b, s| {
-                b.iter(|| sim::run(s, 1, None).expect("the bench run succeeds"))
+            group.bench_with_input(BenchmarkId::new(name, nodes), &s, |b, s| {
+                b.iter(|| {
+                    let options = sim::RunOptions {
+                        real_x25519,
+                        ..Default::default()
+                    };
+                    sim::run_with(s, 1, options).expect("the bench run succeeds")
+                })
             });
         }
     }
