@@ -69,6 +69,9 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
         .iter()
         .map(|p| Scenario::load(p).map(|s| (p, s)))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(baseline) = &plan.baseline {
+        check_baseline(baseline)?;
+    }
     std::fs::create_dir_all(&plan.out)
         .with_context(|| format!("creating {}", plan.out.display()))?;
     let exe = std::env::current_exe()?;
@@ -129,7 +132,8 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
                     .stdout(Stdio::null())
                     .stderr(Stdio::null());
                 limit_memory(&mut cmd, plan.memory);
-                let run = machine::run_child(&mut cmd, plan.limit)?;
+                let run = machine::run_child(&mut cmd, plan.limit)
+                    .with_context(|| format!("running the baseline {}", baseline.display()))?;
                 rows.push(Row::measured(&scenario.name, n, "baseline", run, None));
             }
             write_tables(&plan.out, &rows)?;
@@ -139,6 +143,25 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
     print!("{}", markdown(&rows));
     println!("tables in {}", plan.out.join("bench.md").display());
     Ok(all_ok)
+}
+
+/// Fails, before any run, unless `path` is an executable file: a missing
+/// baseline would otherwise stop the series after its first simulator run.
+fn check_baseline(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(path).with_context(|| {
+        format!(
+            "baseline {}: cannot read it (build it with `cargo build --release` \
+             in ../shared/baseline-tokio; the binary is target/release/tokio-baseline)",
+            path.display()
+        )
+    })?;
+    anyhow::ensure!(
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0,
+        "baseline {}: not an executable file",
+        path.display()
+    );
+    Ok(())
 }
 
 /// Caps the address space of the child `cmd` will start at `bytes`.

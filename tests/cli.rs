@@ -678,3 +678,31 @@ fn bench_runs_the_series_and_reports_timeouts() {
     assert_eq!(rows[0][3], "timeout", "{rows:?}");
     assert_eq!(rows[1][3], "skipped", "{rows:?}");
 }
+
+#[test]
+fn bench_refuses_a_missing_baseline_before_any_run() {
+    for (baseline, says) in [
+        ("/nonexistent/tokio-baseline", "cannot read it"),
+        ("Cargo.toml", "not an executable file"),
+    ] {
+        let out = scratch("bench-no-baseline");
+        let o = sim(&[
+            "bench",
+            "--scenarios",
+            "tests/scenarios/small.toml",
+            "--nodes",
+            "6",
+            "--baseline",
+            baseline,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("baseline {baseline}: {says}")),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "nothing run, nothing written");
+    }
+}
