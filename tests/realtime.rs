@@ -1,24 +1,13 @@
 //! `sim run --realtime`: the same scenario on loopback TCP with the real
 //! clock, and the scenarios it refuses.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{scratch, sim};
+use std::path::Path;
+use std::process::Output;
 
 const SCENARIO: &str = "tests/scenarios/realtime.toml";
-
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the sim binary runs")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn text(o: &Output) -> (String, String) {
     (

@@ -1,15 +1,12 @@
 //! Stopping a run from outside: SIGTERM or Ctrl-C save what was measured,
 //! and `sim bench` uses that to report how far a run past its limit got.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use common::scratch;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 /// The value of `key` in a two-column `metric,value` CSV file.
 fn metric(file: &Path, key: &str) -> String {
