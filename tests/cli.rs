@@ -3,27 +3,19 @@
 
 mod common;
 
-use common::{read, scratch, sim, trace_hash};
+use common::{read, scratch, sim, sim_ok, trace_hash};
 use std::path::Path;
 use std::process::Command;
 
 fn run_ok(scenario: &str, seed: &str, out: &Path) -> String {
-    let o = sim(&[
+    sim_ok(&[
         "run",
         scenario,
         "--seed",
         seed,
         "--out",
         out.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "sim run failed: {}\n{stdout}\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    stdout
+    ])
 }
 
 const FILES: [&str; 10] = [
@@ -118,7 +110,7 @@ fn the_x25519_stand_in_writes_the_same_bytes_as_the_curve() {
         stdout_stand_in.contains("x25519     stand-in"),
         "{stdout_stand_in}"
     );
-    let o = sim(&[
+    let stdout_curve = sim_ok(&[
         "run",
         scenario,
         "--seed",
@@ -127,8 +119,6 @@ fn the_x25519_stand_in_writes_the_same_bytes_as_the_curve() {
         "--out",
         curve.to_str().unwrap(),
     ]);
-    let stdout_curve = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(o.status.success(), "{stdout_curve}");
     assert!(
         stdout_curve.contains("x25519     on the curve"),
         "{stdout_curve}"
@@ -259,9 +249,7 @@ fn missing_scenario_file_exits_2() {
 
 #[test]
 fn check_prints_the_resolved_scenario_and_rejects_bad_ones() {
-    let o = sim(&["check", "tests/scenarios/churn-small.toml"]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = sim_ok(&["check", "tests/scenarios/churn-small.toml"]);
     // Defaults are filled in: keys the file does not write appear.
     for key in [
         "replication_factor = 20",
@@ -305,19 +293,13 @@ fn check_prints_the_resolved_scenario_and_rejects_bad_ones() {
 #[test]
 fn check_determinism_passes_on_a_deterministic_run() {
     let out = scratch("check-det-ok");
-    let o = sim(&[
+    let stdout = sim_ok(&[
         "run",
         "tests/scenarios/churn-small.toml",
         "--check-determinism",
         "--out",
         out.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
     assert!(
         stdout.contains("deterministic: both runs went through the same"),
         "{stdout}"
@@ -372,7 +354,7 @@ fn check_determinism_reports_the_first_divergent_event() {
 #[test]
 fn trace_filter_keeps_only_the_chosen_nodes_and_kinds() {
     let out = scratch("trace-filter");
-    let o = sim(&[
+    let stdout = sim_ok(&[
         "run",
         "tests/scenarios/small.toml",
         "--trace-filter",
@@ -381,7 +363,6 @@ fn trace_filter_keeps_only_the_chosen_nodes_and_kinds() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let events = String::from_utf8(read(&out, "events.csv")).unwrap();
     let rows: Vec<&str> = events.lines().skip(1).collect();
     assert!(!rows.is_empty());
@@ -389,7 +370,6 @@ fn trace_filter_keeps_only_the_chosen_nodes_and_kinds() {
         let f: Vec<&str> = row.split(',').collect();
         assert_eq!((f[2], f[3]), ("3", "connection_established"), "{row}");
     }
-    let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("trace      "), "{stdout}");
     let bad = sim(&[
         "run",

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{scratch, sim};
+use common::{scratch, sim, sim_ok};
 use std::path::Path;
 use std::process::Output;
 
@@ -45,22 +45,19 @@ fn file_names(dir: &Path) -> Vec<String> {
 fn realtime_run_bootstraps_every_node_and_writes_what_a_simulation_writes() {
     let real = scratch("realtime-real");
     let simulated = scratch("realtime-sim");
-    let o = sim(&[
+    let stdout = sim_ok(&[
         "run",
         SCENARIO,
         "--realtime",
         "--out",
         real.to_str().unwrap(),
     ]);
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "{}\n{stdout}\n{stderr}", o.status);
     assert!(stdout.contains("not deterministic"), "{stdout}");
     assert!(
         stdout.contains("lag        scenario events applied"),
         "{stdout}"
     );
-    let o = sim(&["run", SCENARIO, "--out", simulated.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o).1);
+    sim_ok(&["run", SCENARIO, "--out", simulated.to_str().unwrap()]);
 
     // The same files, with the same columns.
     assert_eq!(file_names(&real), file_names(&simulated));
@@ -117,15 +114,13 @@ fn realtime_run_bootstraps_every_node_and_writes_what_a_simulation_writes() {
 
     // `sim compare` reads both and writes its table, CSV and charts.
     let out = scratch("realtime-compare");
-    let o = sim(&[
+    let stdout = sim_ok(&[
         "compare",
         simulated.to_str().unwrap(),
         real.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
-    let (stdout, stderr) = text(&o);
-    assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("final recall"), "{stdout}");
     let c = rows(&out, "compare.csv");
     let metric = column(&c, "metric");

@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{read, scratch, sim, trace_hash};
+use common::{read, scratch, sim, sim_ok, trace_hash};
 use std::path::Path;
 #[test]
 fn assertions_pass_or_fail_with_the_measured_value_and_fail_identically_again() {
-    let ok = sim(&[
+    let stdout = sim_ok(&[
         "run",
         "tests/scenarios/asserts.toml",
         "--seed",
@@ -16,8 +16,6 @@ fn assertions_pass_or_fail_with_the_measured_value_and_fail_identically_again() 
         "--out",
         scratch("asserts-ok").to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert!(ok.status.success(), "{stdout}");
     assert!(stdout.contains("asserts    all 2 hold"), "{stdout}");
 
     let mut hashes = Vec::new();
@@ -105,14 +103,13 @@ fn sweep_finds_the_failing_seeds_and_shards_merge_to_the_same_result() {
         parts.push(dir.join("sweep.csv"));
     }
     let merged = scratch("sweep-merged").with_extension("csv");
-    let o = sim(&[
+    sim_ok(&[
         "merge",
         parts[0].to_str().unwrap(),
         parts[1].to_str().unwrap(),
         "--out",
         merged.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let merged = std::fs::read_to_string(&merged).unwrap();
     assert_eq!(failing_seeds(&merged), failing);
     let hashes = |csv: &str| -> Vec<String> {
@@ -126,7 +123,7 @@ fn sweep_finds_the_failing_seeds_and_shards_merge_to_the_same_result() {
 #[test]
 fn nodes_flag_scales_the_scenario_and_zero_is_refused() {
     let out = scratch("nodes-12");
-    let o = sim(&[
+    let stdout = sim_ok(&[
         "run",
         "tests/scenarios/small.toml",
         "--nodes",
@@ -135,12 +132,6 @@ fn nodes_flag_scales_the_scenario_and_zero_is_refused() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
     assert!(stdout.contains("scenario   small-12 "), "{stdout}");
     assert!(stdout.contains("nodes      12\n"), "{stdout}");
     let discovery = String::from_utf8(read(&out, "discovery.csv")).unwrap();
@@ -171,7 +162,7 @@ fn bench_rows(out: &Path) -> Vec<Vec<String>> {
 #[test]
 fn bench_runs_the_series_and_reports_timeouts() {
     let out = scratch("bench");
-    let o = sim(&[
+    let stdout = sim_ok(&[
         "bench",
         "--scenarios",
         "tests/scenarios/small.toml",
@@ -180,12 +171,6 @@ fn bench_runs_the_series_and_reports_timeouts() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
     let rows = bench_rows(&out);
     assert_eq!(rows.len(), 2, "{rows:?}");
     for (row, n) in rows.iter().zip(["6", "9"]) {

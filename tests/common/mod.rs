@@ -14,6 +14,20 @@ pub fn sim(args: &[&str]) -> Output {
         .expect("the sim binary runs")
 }
 
+/// Runs the `sim` binary, asserts that it succeeded and returns its stdout.
+pub fn sim_ok(args: &[&str]) -> String {
+    let o = sim(args);
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "sim {} failed: {}\n{stdout}\n{}",
+        args.join(" "),
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout
+}
+
 /// A fresh (removed) directory under cargo's target tmpdir.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
