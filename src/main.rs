@@ -6,6 +6,5 @@ mod determinism;
 mod sweep;
 
 fn main() -> std::process::ExitCode {
-    libp2p_sim::machine::tune_allocator();
     cli::main()
 }
