@@ -49,7 +49,7 @@ impl Stopwatch {
 
 /// The allocator of every program built on this library (the `sim` binary,
 /// the tests, the benches): mimalloc, built without transparent huge pages so
-/// that peak RSS stays what glibc's allocator gives. A simulation allocates and
+/// that peak RSS stays within 2% of what glibc's allocator gives. A simulation allocates and
 /// frees small buffers at a high rate (Yamux frames, Noise messages, Kademlia
 /// records and routing-table iterators), and glibc's `malloc`/`free` were 17%
 /// of a profile. Measured with `--seed 7`, two interleaved pairs in one
