@@ -32,6 +32,9 @@
 //!   and the X25519 stand-in behind the patched `x25519-dalek`, which spares
 //!   a simulation the curve's CPU cost without changing its outputs
 //!   ([`sim::RunOptions::real_x25519`] turns it off).
+//! * `sim/smallvec`: the `smallvec` crate replaced by one backed by `Vec`,
+//!   so that moving a `SmallVec` (which libp2p-kad's closest-peers iterator
+//!   does for every step) copies three words rather than its inline buffer.
 //!
 //! ## Running a scenario from code
 //!
