@@ -1,7 +1,6 @@
 //! The virtual clock of one simulation and its timer queue.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BinaryHeap;
 use std::rc::Rc;
 use std::task::Waker;
 use std::time::Duration;
@@ -9,6 +8,7 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use crate::queue::TimerQueue;
 use crate::realtime;
 use crate::timer::{Entry, Target};
 
@@ -22,7 +22,7 @@ pub(crate) struct Inner {
     now: Cell<u64>,
     /// Tie-breaker that keeps equal deadlines in insertion order.
     seq: Cell<u64>,
-    heap: RefCell<BinaryHeap<Entry>>,
+    queue: RefCell<TimerQueue>,
     /// The stream every `getrandom` call on this thread draws from.
     entropy: RefCell<ChaCha20Rng>,
     entropy_bytes: Cell<u64>,
@@ -38,7 +38,7 @@ impl Inner {
     pub(crate) fn push(&self, deadline: u64, target: Target) {
         let seq = self.seq.get();
         self.seq.set(seq + 1);
-        self.heap.borrow_mut().push(Entry {
+        self.queue.borrow_mut().push(Entry {
             deadline,
             seq,
             target,
@@ -133,7 +133,7 @@ impl Clock {
             inner: Rc::new(Inner {
                 now: Cell::new(0),
                 seq: Cell::new(0),
-                heap: RefCell::new(BinaryHeap::new()),
+                queue: RefCell::new(TimerQueue::default()),
                 entropy: RefCell::new(ChaCha20Rng::from_seed(entropy_seed)),
                 entropy_bytes: Cell::new(0),
                 x25519_stand_in: Cell::new(false),
@@ -174,15 +174,15 @@ impl Clock {
     /// dropped or reset; firing it is then a no-op).
     pub fn next_deadline(&self) -> Option<Duration> {
         self.inner
-            .heap
-            .borrow()
-            .peek()
-            .map(|e| Duration::from_nanos(e.deadline))
+            .queue
+            .borrow_mut()
+            .next_deadline()
+            .map(Duration::from_nanos)
     }
 
     /// Number of entries in the timer queue.
     pub fn pending_timers(&self) -> usize {
-        self.inner.heap.borrow().len()
+        self.inner.queue.borrow().len()
     }
 
     /// Bytes handed out by the `getrandom` hooks so far.
@@ -205,14 +205,10 @@ impl Clock {
         self.inner.now.set(to);
         let mut woken = 0;
         loop {
-            let entry = {
-                let mut heap = self.inner.heap.borrow_mut();
-                match heap.peek() {
-                    Some(e) if e.deadline <= to => heap.pop().expect("peeked"),
-                    _ => break,
-                }
+            let Some(entry) = self.inner.queue.borrow_mut().pop_due(to) else {
+                break;
             };
-            // The heap is not borrowed here: firing may push a new entry.
+            // The queue is not borrowed here: firing may push a new entry.
             if entry.fire(to, |deadline, target| self.inner.push(deadline, target)) {
                 woken += 1;
             }

@@ -30,6 +30,12 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Whether firing would do nothing whatever happens until then: the
+    /// entry's `Delay` was dropped.
+    pub(crate) fn is_dead(&self) -> bool {
+        matches!(&self.target, Target::Delay(weak) if weak.strong_count() == 0)
+    }
+
     /// Fires the entry at time `now`. A `Delay` that was reset to a later
     /// deadline is queued again through `requeue`. Returns whether a waker
     /// was woken.
