@@ -1,0 +1,129 @@
+//! The iterators of `SmallVec`: [`Drain`] and [`IntoIter`], and
+//! `IntoIterator` for owned and borrowed vectors.
+
+use std::fmt;
+use std::iter::FusedIterator;
+
+use crate::{Array, SmallVec};
+
+/// An iterator that removes a range of a `SmallVec`'s elements.
+pub struct Drain<'a, A: Array + 'a> {
+    pub(crate) inner: std::vec::Drain<'a, A::Item>,
+}
+
+impl<A: Array> fmt::Debug for Drain<'_, A>
+where
+    A::Item: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Drain")
+            .field(&self.inner.as_slice())
+            .finish()
+    }
+}
+
+impl<A: Array> Iterator for Drain<'_, A> {
+    type Item = A::Item;
+    #[inline]
+    fn next(&mut self) -> Option<A::Item> {
+        self.inner.next()
+    }
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<A: Array> DoubleEndedIterator for Drain<'_, A> {
+    #[inline]
+    fn next_back(&mut self) -> Option<A::Item> {
+        self.inner.next_back()
+    }
+}
+
+impl<A: Array> ExactSizeIterator for Drain<'_, A> {}
+impl<A: Array> FusedIterator for Drain<'_, A> {}
+
+/// An iterator that consumes a `SmallVec`.
+pub struct IntoIter<A: Array> {
+    inner: std::vec::IntoIter<A::Item>,
+}
+
+impl<A: Array> IntoIter<A> {
+    /// The remaining elements.
+    pub fn as_slice(&self) -> &[A::Item] {
+        self.inner.as_slice()
+    }
+    /// The remaining elements, mutably.
+    pub fn as_mut_slice(&mut self) -> &mut [A::Item] {
+        self.inner.as_mut_slice()
+    }
+}
+
+impl<A: Array> fmt::Debug for IntoIter<A>
+where
+    A::Item: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("IntoIter").field(&self.as_slice()).finish()
+    }
+}
+
+impl<A: Array> Clone for IntoIter<A>
+where
+    A::Item: Clone,
+{
+    fn clone(&self) -> Self {
+        IntoIter {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<A: Array> Iterator for IntoIter<A> {
+    type Item = A::Item;
+    #[inline]
+    fn next(&mut self) -> Option<A::Item> {
+        self.inner.next()
+    }
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<A: Array> DoubleEndedIterator for IntoIter<A> {
+    #[inline]
+    fn next_back(&mut self) -> Option<A::Item> {
+        self.inner.next_back()
+    }
+}
+
+impl<A: Array> ExactSizeIterator for IntoIter<A> {}
+impl<A: Array> FusedIterator for IntoIter<A> {}
+
+impl<A: Array> IntoIterator for SmallVec<A> {
+    type Item = A::Item;
+    type IntoIter = IntoIter<A>;
+    fn into_iter(self) -> IntoIter<A> {
+        IntoIter {
+            inner: self.vec.into_iter(),
+        }
+    }
+}
+
+impl<'a, A: Array> IntoIterator for &'a SmallVec<A> {
+    type Item = &'a A::Item;
+    type IntoIter = std::slice::Iter<'a, A::Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.vec.iter()
+    }
+}
+
+impl<'a, A: Array> IntoIterator for &'a mut SmallVec<A> {
+    type Item = &'a mut A::Item;
+    type IntoIter = std::slice::IterMut<'a, A::Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.vec.iter_mut()
+    }
+}
