@@ -48,21 +48,22 @@ impl Stopwatch {
 }
 
 /// The allocator of every program built on this library (the `sim` binary,
-/// the tests, the benches): mimalloc, built without transparent huge pages so
-/// that peak RSS stays within 2% of what glibc's allocator gives. A simulation allocates and
-/// frees small buffers at a high rate (Yamux frames, Noise messages, Kademlia
-/// records and routing-table iterators), and glibc's `malloc`/`free` were 17%
-/// of a profile. Measured with `--seed 7`, two interleaved pairs in one
-/// session: storm at 300 nodes 41.2 and 38.2 s with glibc, 33.9 and 35.9 s
-/// with mimalloc; bootstrap at 200 nodes 122.5 and 104.9 s against 102.5 and
-/// 96.7 s; peak RSS +0.3% and +2%. (With transparent huge pages, mimalloc's
-/// default, the storm's peak RSS rose by 18%.) Allocation
-/// addresses never reach an output, so the choice does not touch determinism
-/// (the trace hashes are the same with both). A program that embeds the
-/// library and wants its own allocator turns the `mimalloc` feature off.
-#[cfg(feature = "mimalloc")]
+/// the tests, the benches): jemalloc. A simulation allocates and frees small
+/// buffers at a high rate (Yamux frames, Noise messages, Kademlia messages
+/// and routing-table iterators: 3.6 million allocations per second), and
+/// glibc's `malloc`/`free` were 17% of a profile. mimalloc was 6-18% faster
+/// than glibc; jemalloc, measured against mimalloc in interleaved pairs in
+/// one session: bootstrap at 200 nodes (seed 1) 67.5 and 63.6 s against
+/// 74.6 and 71.1 s, peak RSS 1,159 MB against 1,319 MB; storm at 300 nodes
+/// (seed 1) 24.6 and 21.6 s against 27.2 and 23.0 s, 3,151 MB against
+/// 3,385 MB. (mimalloc with transparent huge pages was slower still and
+/// larger.) Allocation addresses never reach an output, so the choice does
+/// not touch determinism (the trace hashes are the same with every
+/// allocator). A program that embeds the library and wants its own
+/// allocator turns the `jemalloc` feature off.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Set by the first SIGINT or SIGTERM once [`stop_on_signals`] is installed.
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
