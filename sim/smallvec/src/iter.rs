@@ -6,6 +6,35 @@ use std::iter::FusedIterator;
 
 use crate::{Array, SmallVec};
 
+/// The iterator traits of a wrapper whose `inner` is a std vector iterator
+/// of `A::Item`s, forwarded to it; `[lifetime]` names the wrapper's
+/// lifetime parameter, if it has one.
+macro_rules! forward_iterator {
+    ([$($lt:lifetime)?] $ty:ty) => {
+        impl<$($lt,)? A: Array> Iterator for $ty {
+            type Item = A::Item;
+            #[inline]
+            fn next(&mut self) -> Option<A::Item> {
+                self.inner.next()
+            }
+            #[inline]
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.inner.size_hint()
+            }
+        }
+
+        impl<$($lt,)? A: Array> DoubleEndedIterator for $ty {
+            #[inline]
+            fn next_back(&mut self) -> Option<A::Item> {
+                self.inner.next_back()
+            }
+        }
+
+        impl<$($lt,)? A: Array> ExactSizeIterator for $ty {}
+        impl<$($lt,)? A: Array> FusedIterator for $ty {}
+    };
+}
+
 /// An iterator that removes a range of a `SmallVec`'s elements.
 pub struct Drain<'a, A: Array + 'a> {
     pub(crate) inner: std::vec::Drain<'a, A::Item>,
@@ -22,27 +51,7 @@ where
     }
 }
 
-impl<A: Array> Iterator for Drain<'_, A> {
-    type Item = A::Item;
-    #[inline]
-    fn next(&mut self) -> Option<A::Item> {
-        self.inner.next()
-    }
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-}
-
-impl<A: Array> DoubleEndedIterator for Drain<'_, A> {
-    #[inline]
-    fn next_back(&mut self) -> Option<A::Item> {
-        self.inner.next_back()
-    }
-}
-
-impl<A: Array> ExactSizeIterator for Drain<'_, A> {}
-impl<A: Array> FusedIterator for Drain<'_, A> {}
+forward_iterator!(['a] Drain<'a, A>);
 
 /// An iterator that consumes a `SmallVec`.
 pub struct IntoIter<A: Array> {
@@ -80,27 +89,7 @@ where
     }
 }
 
-impl<A: Array> Iterator for IntoIter<A> {
-    type Item = A::Item;
-    #[inline]
-    fn next(&mut self) -> Option<A::Item> {
-        self.inner.next()
-    }
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-}
-
-impl<A: Array> DoubleEndedIterator for IntoIter<A> {
-    #[inline]
-    fn next_back(&mut self) -> Option<A::Item> {
-        self.inner.next_back()
-    }
-}
-
-impl<A: Array> ExactSizeIterator for IntoIter<A> {}
-impl<A: Array> FusedIterator for IntoIter<A> {}
+forward_iterator!([] IntoIter<A>);
 
 impl<A: Array> IntoIterator for SmallVec<A> {
     type Item = A::Item;
