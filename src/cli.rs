@@ -1,5 +1,9 @@
 //! The `sim` command line.
 
+// The doc comments below are clap's `--help` text, where `<name>` is the
+// usual placeholder notation, not HTML; rustdoc would warn about every one.
+#![allow(rustdoc::invalid_html_tags)]
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
