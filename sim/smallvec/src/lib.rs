@@ -15,8 +15,10 @@
 //! crate. What differs, as smallvec documents it could: where the elements
 //! live (always on the heap, allocated on the first push rather than up
 //! front), and so [`SmallVec::spilled`] and [`SmallVec::capacity`], which
-//! report the heap vector (`capacity` never less than the inline size, as
-//! smallvec's).
+//! report the heap vector. `capacity()` is the room that really exists, so
+//! it can be below the inline size before anything is stored; a pointer from
+//! [`SmallVec::as_mut_ptr`] is valid for at least the inline size, as
+//! smallvec's is, because taking it reserves that room.
 //!
 //! Only the API that safe code can observe is provided; `union`,
 //! `const_generics`, `const_new` and `write` are accepted as features
@@ -162,10 +164,12 @@ impl<A: Array> SmallVec<A> {
         self.vec.is_empty()
     }
 
-    /// Room before the next reallocation, never less than the inline size.
+    /// Room before the next reallocation: the heap vector's capacity, which
+    /// can be below the inline size until room is reserved (smallvec's is
+    /// never below it; see [`SmallVec::as_mut_ptr`]).
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.vec.capacity().max(A::size())
+        self.vec.capacity()
     }
 
     /// Whether smallvec would hold these elements on the heap.
@@ -341,9 +345,16 @@ impl<A: Array> SmallVec<A> {
         self.vec.as_ptr()
     }
 
-    /// A mutable pointer to the first element.
+    /// A mutable pointer to the first element, valid for writes of
+    /// [`SmallVec::capacity`] elements, which is at least the inline size:
+    /// unsafe code may write up to `inline_size()` elements through it and
+    /// `set_len`, as smallvec's contract allows, so the room is reserved
+    /// first.
     #[inline]
     pub fn as_mut_ptr(&mut self) -> *mut A::Item {
+        if self.vec.capacity() < A::size() {
+            self.vec.reserve_exact(A::size() - self.vec.len());
+        }
         self.vec.as_mut_ptr()
     }
 }

@@ -9,12 +9,43 @@ type V = SmallVec<[u32; 4]>;
 fn inline_size_and_capacity_follow_the_array_length() {
     let v = V::new();
     assert_eq!(v.inline_size(), 4);
-    assert!(v.capacity() >= 4, "capacity is never below the inline size");
     assert!(!v.spilled());
     let mut w = V::new();
     w.extend(0..9);
     assert!(w.spilled(), "more elements than the inline size spill");
     assert!(w.capacity() >= 9);
+}
+
+#[test]
+fn capacity_is_room_that_really_exists() {
+    // Nothing is reserved up front: the capacity reported is the allocation's.
+    let v = V::new();
+    let reported = v.capacity();
+    assert!(
+        v.into_vec().capacity() >= reported,
+        "{reported} slots that do not exist"
+    );
+    for len in [0u64, 1, 3, 8, 9] {
+        let mut v: SmallVec<[u64; 8]> = (0..len).collect();
+        // smallvec's contract: through `as_mut_ptr`, up to `capacity()`
+        // elements may be written, and `capacity() >= inline_size()`.
+        let p = v.as_mut_ptr();
+        let cap = v.capacity();
+        assert!(cap >= v.inline_size(), "len {len}: capacity {cap}");
+        for i in v.len()..cap {
+            // SAFETY: `p` is valid for `capacity()` elements (asserted
+            // against the allocation below).
+            unsafe { p.add(i).write(i as u64) };
+        }
+        // SAFETY: every element up to `cap` was written.
+        unsafe { v.set_len(cap) };
+        assert!(v.iter().enumerate().all(|(i, x)| *x == i as u64));
+        let allocated = v.into_vec().capacity();
+        assert!(
+            allocated >= cap,
+            "len {len}: capacity {cap}, allocated {allocated}"
+        );
+    }
 }
 
 #[test]
