@@ -9,9 +9,17 @@
 //!   rand 0.10's thread RNG, `rand::random`, `PeerId::random` and Noise's
 //!   key generation all end here.
 //! * libc's `getrandom(buf, len, flags)`, which std calls for the keys of
-//!   `HashMap`'s `RandomState` and getrandom 0.2 (ring) may call. Defining it
-//!   in the executable shadows glibc's for the whole process (the technique
-//!   madsim uses). Outside a simulation it issues the real system call.
+//!   `HashMap`'s `RandomState`. Defining it in the executable shadows
+//!   glibc's for the whole process (the technique madsim uses). Outside a
+//!   simulation it issues the real system call.
+//!
+//! getrandom 0.2 is not served: on Linux it makes the `getrandom` system
+//! call itself, past both hooks. It is harmless here because it reaches the
+//! dependency tree only through `ring`, which `snow` uses under libp2p-noise
+//! for Noise's cipher and hash, and those draw no randomness; libp2p-noise
+//! gives snow its own random-number generator (rand's `StdRng`, seeded
+//! through getrandom 0.3/0.4, so through the hook above). A crate that
+//! draws from getrandom 0.2 inside a simulation would read OS entropy.
 
 use std::ffi::{c_uint, c_void};
 
