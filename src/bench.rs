@@ -21,8 +21,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use libp2p_sim::csvfile::{CsvBuf, write_atomic};
 use libp2p_sim::machine::{self, ChildRun, Exit, Performance};
-use libp2p_sim::metrics::write_atomic;
 use libp2p_sim::scenario::Scenario;
 
 /// What to run.
@@ -75,6 +75,7 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
     std::fs::create_dir_all(&plan.out)
         .with_context(|| format!("creating {}", plan.out.display()))?;
     let exe = std::env::current_exe()?;
+    let provenance = Provenance::here();
     let mut rows = Vec::new();
     let mut all_ok = true;
     for (path, scenario) in &scenarios {
@@ -136,11 +137,11 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
                     .with_context(|| format!("running the baseline {}", baseline.display()))?;
                 rows.push(Row::measured(&scenario.name, n, "baseline", run, None));
             }
-            write_tables(&plan.out, &rows)?;
+            write_tables(&plan.out, &provenance, &rows)?;
         }
     }
-    write_tables(&plan.out, &rows)?;
-    print!("{}", markdown(&rows));
+    write_tables(&plan.out, &provenance, &rows)?;
+    print!("{}", markdown(&provenance, &rows));
     println!("tables in {}", plan.out.join("bench.md").display());
     Ok(all_ok)
 }
@@ -267,9 +268,8 @@ const COLUMNS: [&str; 11] = [
     "rss_per_node_mb",
 ];
 
-fn write_tables(out: &Path, rows: &[Row]) -> anyhow::Result<()> {
-    let mut csv = COLUMNS.join(",");
-    csv.push('\n');
+fn write_tables(out: &Path, provenance: &Provenance, rows: &[Row]) -> anyhow::Result<()> {
+    let mut csv = CsvBuf::new(COLUMNS);
     for r in rows {
         let head = [
             r.scenario.clone(),
@@ -277,22 +277,71 @@ fn write_tables(out: &Path, rows: &[Row]) -> anyhow::Result<()> {
             r.program.to_owned(),
             r.status.clone(),
         ];
-        csv.push_str(
-            &head
-                .into_iter()
-                .chain(r.cells())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        csv.push('\n');
+        csv.row(head.into_iter().chain(r.cells()));
     }
-    write_atomic(&out.join("bench.csv"), &csv)?;
-    write_atomic(&out.join("bench.md"), &markdown(rows))?;
+    write_atomic(&out.join("bench.csv"), &csv.finish())?;
+    write_atomic(&out.join("bench.md"), &markdown(provenance, rows))?;
     Ok(())
 }
 
-fn markdown(rows: &[Row]) -> String {
-    let mut md = String::from(
+/// Where and when the figures were measured, for the head of `bench.md`:
+/// the date (UTC), the machine, the command and the commit.
+pub struct Provenance {
+    date: String,
+    machine: String,
+    command: String,
+    commit: String,
+}
+
+impl Provenance {
+    /// This process: today's date, this machine, its command line, and the
+    /// commit of the checkout it runs in (`unknown` outside one; `-dirty`
+    /// after it when tracked files differ from the commit).
+    pub fn here() -> Provenance {
+        let command = std::iter::once("sim".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Provenance {
+            date: machine::today_utc(),
+            machine: machine::describe(),
+            command,
+            commit: commit(),
+        }
+    }
+
+    fn markdown(&self) -> String {
+        format!(
+            "Measured on {} on {}, with `{}` at commit {}.\n\n",
+            self.date, self.machine, self.command, self.commit
+        )
+    }
+}
+
+fn commit() -> String {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=7", "HEAD"]) {
+        Some(hash) if !hash.is_empty() => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty { format!("{hash}-dirty") } else { hash }
+        }
+        _ => "unknown".to_string(),
+    }
+}
+
+fn markdown(provenance: &Provenance, rows: &[Row]) -> String {
+    let mut md = provenance.markdown();
+    md.push_str(
         "| scenario | nodes | program | status | wall s | CPU s | virtual s | virtual/wall | events/s | peak RSS MB | RSS/node MB |\n\
          |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
     );

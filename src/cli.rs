@@ -16,7 +16,7 @@ use libp2p_sim::machine::{self, Performance, Stopwatch};
 use libp2p_sim::metrics::RunReport;
 use libp2p_sim::metrics::summary::{Spread, level_name};
 use libp2p_sim::scenario::{Scenario, format_duration};
-use libp2p_sim::sim::{self, Progress, RunOptions};
+use libp2p_sim::sim::{self, Progress, RunOptions, TestFaults};
 use libp2p_sim::trace::TraceFilter;
 
 /// Deterministic simulation of rust-libp2p networks in virtual time.
@@ -155,6 +155,48 @@ pub struct RunArgs {
     /// the curve.
     #[arg(long)]
     pub real_x25519: bool,
+    /// For tests of the harness itself: panic while polling node NODE at
+    /// virtual time MS (milliseconds), e.g. 7@5000.
+    #[arg(long, value_name = "NODE@MS", hide = true, value_parser = parse_node_at)]
+    pub inject_panic: Option<(u32, u64)>,
+    /// For tests of the harness itself: mix the process id into the seed of
+    /// libp2p's entropy, so that two processes differ.
+    #[arg(long, hide = true)]
+    pub unseeded_entropy: bool,
+}
+
+impl RunArgs {
+    /// The faults that the hidden test options inject.
+    pub fn test_faults(&self) -> TestFaults {
+        TestFaults {
+            panic_at: self
+                .inject_panic
+                .map(|(node, ms)| (node, Duration::from_millis(ms))),
+            unseeded_entropy: self.unseeded_entropy,
+        }
+    }
+
+    /// The hidden test options, as command-line arguments.
+    pub fn test_fault_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some((node, ms)) = self.inject_panic {
+            args.push(format!("--inject-panic={node}@{ms}"));
+        }
+        if self.unseeded_entropy {
+            args.push("--unseeded-entropy".to_string());
+        }
+        args
+    }
+}
+
+/// Parses `NODE@MS`.
+fn parse_node_at(text: &str) -> Result<(u32, u64), String> {
+    let bad = || format!("{text:?}: use NODE@MS, e.g. 7@5000");
+    let (node, ms) = text.split_once('@').ok_or_else(bad)?;
+    Ok((
+        node.parse().map_err(|_| bad())?,
+        ms.parse().map_err(|_| bad())?,
+    ))
 }
 
 /// Exit code for a scenario file that cannot be used (as for usage errors).
@@ -324,8 +366,13 @@ pub fn repro_command(args: &RunArgs, seed: u64) -> String {
     } else {
         ""
     };
+    let faults: String = args
+        .test_fault_args()
+        .iter()
+        .map(|a| format!(" {}", a.replace('=', " ")))
+        .collect();
     format!(
-        "sim run {} --seed {seed}{nodes}{realtime}{x25519}",
+        "sim run {} --seed {seed}{nodes}{realtime}{x25519}{faults}",
         args.scenario.display()
     )
 }
@@ -418,6 +465,7 @@ fn run_scenario(
         // closes its sockets on the way.
         skip_teardown: !args.realtime,
         real_x25519: args.real_x25519,
+        test_faults: args.test_faults(),
     };
     let result = sim::run_with(scenario, seed, options);
     if show_progress {

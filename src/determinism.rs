@@ -4,10 +4,10 @@
 //! process-wide connection counters (see the README, "How determinism
 //! works"), and because that is how a user reproduces a run.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+
+use libp2p_sim::csvfile;
 
 use crate::cli::{self, RunArgs};
 
@@ -68,6 +68,7 @@ fn compare_runs(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<Verdict
                 ])
                 .args(args.nodes.map(|n| format!("--nodes={n}")))
                 .args(args.real_x25519.then_some("--real-x25519"))
+                .args(args.test_fault_args())
                 .arg("--out")
                 .arg(dir)
                 .stdout(Stdio::null())
@@ -85,31 +86,37 @@ fn compare_runs(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<Verdict
             );
         }
     }
+    // Rows, header included, compared as parsed CSV records: an event's
+    // details may span lines.
     let open = |dir: &Path| -> anyhow::Result<_> {
-        Ok(BufReader::new(File::open(dir.join("events.csv"))?).lines())
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_path(dir.join("events.csv"))?;
+        Ok(reader.into_records())
     };
     let (mut a, mut b) = (open(&dirs[0])?, open(&dirs[1])?);
     let mut events = 0u64;
     loop {
         match (a.next().transpose()?, b.next().transpose()?) {
             (None, None) => break,
-            (la, lb) if la == lb => events += 1,
-            (la, lb) => {
-                let none = || "(no more events)".to_string();
+            (ra, rb) if ra == rb => events += 1,
+            (ra, rb) => {
+                let show = |r: Option<csv::StringRecord>| {
+                    r.map_or_else(|| "(no more events)".to_string(), |r| csvfile::line(&r))
+                };
                 return Ok(Verdict::Differ {
                     seq: events.saturating_sub(1),
-                    a: la.unwrap_or_else(none),
-                    b: lb.unwrap_or_else(none),
+                    a: show(ra),
+                    b: show(rb),
                 });
             }
         }
     }
     let summary = std::fs::read_to_string(dirs[0].join("summary.csv"))?;
-    let hash = summary
-        .lines()
-        .find_map(|l| l.strip_prefix("trace_hash,"))
-        .unwrap_or("?")
-        .to_string();
+    let hash = csvfile::read_metric_values(&summary)?
+        .remove("trace_hash")
+        .unwrap_or_else(|| "?".to_string());
     Ok(Verdict::Same {
         events: events.saturating_sub(1),
         hash,

@@ -50,6 +50,7 @@
 //! ```
 
 pub mod compare;
+pub mod csvfile;
 pub mod dist;
 pub mod invariant;
 pub mod machine;

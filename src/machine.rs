@@ -15,7 +15,8 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::metrics::{RunReport, write_atomic};
+use crate::csvfile::{self, write_atomic};
+use crate::metrics::RunReport;
 
 /// The name of the machine-figures file in a run's output directory.
 pub const PERFORMANCE_CSV: &str = "performance.csv";
@@ -84,6 +85,58 @@ pub fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
         unsafe { libc::signal(signal, on_signal as *const () as libc::sighandler_t) };
     }
     &STOP
+}
+
+/// This machine in a few words, for the head of a benchmark table: the
+/// processor's model name, the cores this process may use, and the memory,
+/// e.g. `2 cores (AMD EPYC 7B13), 24 GiB`. Parts that cannot be read are
+/// left out.
+pub fn describe() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let proc_field = |file: &str, key: &str| -> Option<String> {
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim_start().strip_prefix(':'))
+            .map(|v| v.trim().to_string())
+    };
+    let mut out = format!("{cores} cores");
+    if let Some(model) = proc_field("/proc/cpuinfo", "model name") {
+        out.push_str(&format!(" ({model})"));
+    }
+    let kib = proc_field("/proc/meminfo", "MemTotal")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse::<u64>().ok());
+    if let Some(kib) = kib {
+        out.push_str(&format!(
+            ", {} GiB",
+            (kib as f64 / (1024.0 * 1024.0)).round()
+        ));
+    }
+    out
+}
+
+/// Today's date in UTC, as `YYYY-MM-DD` (from the real clock: for the head
+/// of a benchmark table, never for a run's outputs).
+pub fn today_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days(secs / 86_400);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The proleptic Gregorian date of day `days` after 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`, for days on or after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m, d)
 }
 
 /// CPU time and peak resident set size of a process.
@@ -190,14 +243,7 @@ impl Performance {
                 format!("{:.1}", self.rss_per_node() as f64 / 1024.0),
             ),
         ];
-        let mut out = String::from("metric,value\n");
-        for (k, v) in rows {
-            out.push_str(k);
-            out.push(',');
-            out.push_str(&v);
-            out.push('\n');
-        }
-        out
+        csvfile::metric_values(rows)
     }
 
     /// Writes `performance.csv` into `dir` (which must exist).
@@ -209,12 +255,8 @@ impl Performance {
 
     /// Reads back a `performance.csv` written by [`Performance::write`].
     pub fn parse(csv: &str) -> Option<Performance> {
-        let get = |key: &str| {
-            csv.lines()
-                .filter_map(|l| l.split_once(','))
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_owned())
-        };
+        let values = csvfile::read_metric_values(csv).ok()?;
+        let get = |key: &str| values.get(key).cloned();
         let secs = |v: Option<String>| -> Option<Duration> {
             Duration::try_from_secs_f64(v?.parse().ok()?).ok()
         };
@@ -342,6 +384,22 @@ mod tests {
         let run = run_child(&mut slow, Duration::from_millis(200)).expect("sleep runs");
         assert_eq!(run.exit, Exit::Timeout);
         assert!(run.wall < Duration::from_secs(10), "{run:?}");
+    }
+
+    #[test]
+    fn dates_from_days_since_the_epoch() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(20_789), (2026, 12, 2));
+        assert_eq!(civil_from_days(20_819), (2027, 1, 1));
+    }
+
+    #[test]
+    fn the_machine_is_described_by_cores_and_memory() {
+        let d = describe();
+        assert!(d.contains(" cores"), "{d}");
+        assert!(d.ends_with(" GiB"), "{d}");
     }
 
     #[test]

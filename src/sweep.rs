@@ -7,31 +7,48 @@
 //! README on libp2p's process-wide counters).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 
+use libp2p_sim::csvfile::{self, CsvBuf, write_atomic};
 use libp2p_sim::machine::Stopwatch;
-use libp2p_sim::metrics::write_atomic;
 
 use crate::cli;
 
-/// Columns of `sweep.csv`.
-const HEADER: &str = "seed,outcome,exit_code,wall_ms,trace_hash,recall_final,\
-                      stale_fraction_final,lookups_ok_rate,first_bootstrap_p90_ms,message";
-
-/// Figures copied from each run's summary.csv into `sweep.csv`.
-const FIGURES: [&str; 5] = [
+/// Columns of `sweep.csv`, the fields of [`Row`].
+const COLUMNS: [&str; 10] = [
+    "seed",
+    "outcome",
+    "exit_code",
+    "wall_ms",
     "trace_hash",
     "recall_final",
     "stale_fraction_final",
     "lookups_ok_rate",
     "first_bootstrap_p90_ms",
+    "message",
 ];
+
+/// One row of `sweep.csv` (see `docs/outputs.md`). The figures are copied
+/// from the run's `summary.csv` as they are written there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Row {
+    seed: u64,
+    outcome: String,
+    exit_code: Option<i32>,
+    wall_ms: u64,
+    trace_hash: String,
+    recall_final: String,
+    stale_fraction_final: String,
+    lookups_ok_rate: String,
+    first_bootstrap_p90_ms: String,
+    message: String,
+}
 
 /// Parses `--seeds`: `A..B` (both ends included) or a comma list.
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
@@ -91,20 +108,42 @@ impl Outcome {
         }
     }
 
-    fn row(&self) -> String {
-        let mut row = format!(
-            "{},{},{},{}",
-            self.seed,
-            self.kind(),
-            self.exit_code.map(|c| c.to_string()).unwrap_or_default(),
-            self.wall.as_millis()
-        );
-        for f in FIGURES {
-            let _ = write!(row, ",{}", self.figures.get(f).map_or("", String::as_str));
+    fn row(&self) -> Row {
+        let figure = |name: &str| self.figures.get(name).cloned().unwrap_or_default();
+        Row {
+            seed: self.seed,
+            outcome: self.kind().to_string(),
+            exit_code: self.exit_code,
+            wall_ms: u64::try_from(self.wall.as_millis()).unwrap_or(u64::MAX),
+            trace_hash: figure("trace_hash"),
+            recall_final: figure("recall_final"),
+            stale_fraction_final: figure("stale_fraction_final"),
+            lookups_ok_rate: figure("lookups_ok_rate"),
+            first_bootstrap_p90_ms: figure("first_bootstrap_p90_ms"),
+            message: self.message.clone(),
         }
-        let _ = write!(row, ",{}", self.message.replace([',', '\n', '\r'], ";"));
-        row
     }
+}
+
+/// `sweep.csv`: the header and `rows` in their order.
+fn sweep_csv<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
+    let mut csv = CsvBuf::new(COLUMNS);
+    for row in rows {
+        csv.serialize(row);
+    }
+    csv.finish()
+}
+
+/// The rows of the `sweep.csv` text read from `path`.
+fn read_sweep_csv(path: &Path, text: &str) -> anyhow::Result<Vec<Row>> {
+    let mut reader = csvfile::reader(text);
+    if reader.headers()?.iter().ne(COLUMNS) {
+        bail!("{} is not a sweep.csv (unexpected header)", path.display());
+    }
+    reader
+        .deserialize()
+        .map(|row| row.with_context(|| format!("{}: bad row", path.display())))
+        .collect()
 }
 
 /// Runs the sweep; exit 0 if every seed passed, 1 if some failed.
@@ -164,13 +203,9 @@ pub fn sweep(
     }
     bar.finish_and_clear();
     done.sort_by_key(|o| o.seed);
-    let mut csv = format!("{HEADER}\n");
-    for o in &done {
-        csv.push_str(&o.row());
-        csv.push('\n');
-    }
+    let rows: Vec<Row> = done.iter().map(Outcome::row).collect();
     let path = out.join("sweep.csv");
-    write_atomic(&path, &csv)?;
+    write_atomic(&path, &sweep_csv(&rows))?;
     println!(
         "sweep      {} seeds of {} ({} jobs): {} passed, {} failed",
         done.len(),
@@ -204,14 +239,10 @@ fn collect(seed: u64, child: Child, started: Stopwatch, out: &Path) -> anyhow::R
         .filter(|l| l.starts_with("assert[") || l.starts_with("error:"))
         .collect::<Vec<_>>()
         .join(" | ");
+    // A run that failed early wrote no summary: its figures stay empty.
     let summary = std::fs::read_to_string(out.join(format!("seed-{seed}")).join("summary.csv"))
         .unwrap_or_default();
-    let figures = summary
-        .lines()
-        .filter_map(|l| l.split_once(','))
-        .filter(|(k, _)| FIGURES.contains(k))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let figures = csvfile::read_metric_values(&summary).unwrap_or_default();
     Ok(Outcome {
         seed,
         exit_code: output.status.code(),
@@ -223,21 +254,13 @@ fn collect(seed: u64, child: Child, started: Stopwatch, out: &Path) -> anyhow::R
 
 /// `sim merge`: the rows of several `sweep.csv` files, one per seed, sorted.
 pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
-    let mut rows: BTreeMap<u64, String> = BTreeMap::new();
+    let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
     for input in inputs {
         let text = std::fs::read_to_string(input)
             .with_context(|| format!("reading {}", input.display()))?;
-        let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
-            bail!("{} is not a sweep.csv (unexpected header)", input.display());
-        }
-        for line in lines {
-            let seed: u64 = line
-                .split(',')
-                .next()
-                .and_then(|s| s.parse().ok())
-                .with_context(|| format!("{}: bad row {line:?}", input.display()))?;
-            if rows.insert(seed, line.to_string()).is_some() {
+        for row in read_sweep_csv(input, &text)? {
+            let seed = row.seed;
+            if rows.insert(seed, row).is_some() {
                 bail!(
                     "seed {seed} appears twice (in {} and before)",
                     input.display()
@@ -245,13 +268,8 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let mut csv = format!("{HEADER}\n");
-    for row in rows.values() {
-        csv.push_str(row);
-        csv.push('\n');
-    }
-    write_atomic(out, &csv)?;
-    let failed = rows.values().filter(|r| !r.contains(",ok,")).count();
+    write_atomic(out, &sweep_csv(rows.values()))?;
+    let failed = rows.values().filter(|r| r.outcome != "ok").count();
     println!(
         "merged     {} seeds from {} files: {} failed -> {}",
         rows.len(),
@@ -282,5 +300,53 @@ mod tests {
         let mut all: Vec<u64> = parts.concat();
         all.sort();
         assert_eq!(all, seeds, "shards cover every seed once");
+    }
+
+    fn row(seed: u64, outcome: &str, message: &str) -> Row {
+        Row {
+            seed,
+            outcome: outcome.to_string(),
+            exit_code: (outcome != "ok").then_some(1),
+            wall_ms: 1200 + seed,
+            trace_hash: format!("{seed:016x}"),
+            recall_final: "0.9500".to_string(),
+            stale_fraction_final: String::new(),
+            lookups_ok_rate: "1.0000".to_string(),
+            first_bootstrap_p90_ms: "310".to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    #[test]
+    fn merge_keeps_messages_exactly_and_sorts_by_seed() {
+        let dir = std::env::temp_dir().join(format!("libp2p-sim-merge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let message = "assert[0] \"recall_final >= 0.99\" failed: 0.95, at 10m\nerror: x,y";
+        let a = [row(9, "assert_failed", message), row(1, "ok", "")];
+        let b = [row(4, "error", "error: bad, \"quoted\"\r\nline")];
+        let (pa, pb, merged) = (dir.join("a.csv"), dir.join("b.csv"), dir.join("m.csv"));
+        write_atomic(&pa, &sweep_csv(&a)).unwrap();
+        write_atomic(&pb, &sweep_csv(&b)).unwrap();
+        merge(&[pa.clone(), pb], &merged).unwrap();
+        let text = std::fs::read_to_string(&merged).unwrap();
+        assert!(
+            text.starts_with(&format!("{}\n", COLUMNS.join(","))),
+            "{text}"
+        );
+        let back = read_sweep_csv(&merged, &text).unwrap();
+        assert_eq!(back, vec![a[1].clone(), b[0].clone(), a[0].clone()]);
+        assert_eq!(back[2].message, message);
+        // A seed in two shards is refused.
+        assert!(merge(&[pa.clone(), pa], &merged).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_with_another_header_is_not_a_sweep() {
+        let err = read_sweep_csv(Path::new("x.csv"), "seed,outcome\n1,ok\n").unwrap_err();
+        assert!(
+            err.to_string().contains("x.csv is not a sweep.csv"),
+            "{err}"
+        );
     }
 }

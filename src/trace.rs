@@ -10,13 +10,13 @@
 //!
 //! `events.csv` columns: `seq` (position in the whole trace, filtered or
 //! not), `time_us` (virtual time in microseconds), `node`, `kind`, `peer`
-//! (empty if none), `details` (free text without commas).
+//! (empty if none), `details` (free text, kept exactly: RFC 4180 quoting
+//! when it holds a comma, a quote or a line break).
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
@@ -108,8 +108,7 @@ struct Output {
     filter: TraceFilter,
     tmp: PathBuf,
     path: PathBuf,
-    file: BufWriter<File>,
-    line: String,
+    file: csv::Writer<File>,
     error: Option<io::Error>,
 }
 
@@ -139,8 +138,8 @@ impl Trace {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("events.csv");
         let tmp = dir.join(".events.csv.tmp");
-        let mut file = BufWriter::new(File::create(&tmp)?);
-        file.write_all(b"seq,time_us,node,kind,peer,details\n")?;
+        let mut file = csv::Writer::from_writer(File::create(&tmp)?);
+        file.write_record(["seq", "time_us", "node", "kind", "peer", "details"])?;
         Ok(Rc::new(RefCell::new(Trace {
             hash: FNV_OFFSET,
             events: 0,
@@ -149,7 +148,6 @@ impl Trace {
                 tmp,
                 path,
                 file,
-                line: String::new(),
                 error: None,
             }),
         })))
@@ -186,16 +184,23 @@ impl Trace {
         if out.error.is_some() || !out.filter.keeps(node, kind) {
             return;
         }
-        out.line.clear();
-        let details = details().replace([',', '\n', '\r'], ";");
         let peer = peer.map(PeerId::to_string).unwrap_or_default();
-        let _ = writeln!(
-            out.line,
-            "{seq},{},{node},{kind},{peer},{details}",
-            at.as_micros()
-        );
-        if let Err(e) = out.file.write_all(out.line.as_bytes()) {
-            out.error = Some(e);
+        let row = [
+            seq.to_string(),
+            at.as_micros().to_string(),
+            node.to_string(),
+        ];
+        let written = (|| {
+            for number in &row {
+                out.file.write_field(number)?;
+            }
+            out.file.write_field(kind)?;
+            out.file.write_field(&peer)?;
+            out.file.write_field(details())?;
+            out.file.write_record(None::<&[u8]>)
+        })();
+        if let Err(e) = written {
+            out.error = Some(e.into());
         }
     }
 
@@ -294,8 +299,38 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap();
         assert_eq!(
             text,
-            "seq,time_us,node,kind,peer,details\n1,1500,1,join,,a; b\n"
+            "seq,time_us,node,kind,peer,details\n1,1500,1,join,,\"a, b\"\n"
         );
         assert_eq!(t.borrow().events(), 3);
+    }
+
+    #[test]
+    fn details_with_commas_quotes_and_line_breaks_read_back_exactly() {
+        let dir = std::env::temp_dir().join("libp2p-sim-trace-details-test");
+        let _ = std::fs::remove_dir_all(&dir);
+        let details = "dial to /memory/7 failed: \"refused\", then\nretried,\r\nonce";
+        let peer = PeerId::random();
+        let t = Trace::to_dir(&dir, TraceFilter::default()).unwrap();
+        for (node, text) in [(2, details), (3, "plain")] {
+            t.borrow_mut().record(
+                Duration::from_micros(42),
+                node,
+                "dial_error",
+                Some(&peer),
+                || text.into(),
+            );
+        }
+        let path = t.borrow_mut().finish().unwrap().unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut reader = crate::csvfile::reader(&text);
+        assert_eq!(
+            reader.headers().unwrap(),
+            vec!["seq", "time_us", "node", "kind", "peer", "details"]
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        let peer = peer.to_string();
+        assert_eq!(rows[0], vec!["0", "42", "2", "dial_error", &peer, details]);
+        assert_eq!(rows[1], vec!["1", "42", "3", "dial_error", &peer, "plain"]);
     }
 }

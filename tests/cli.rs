@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{read, scratch, sim, sim_ok, trace_hash};
+use common::{csv_rows, read, scratch, sim, sim_ok, trace_hash};
 use std::path::Path;
-use std::process::Command;
 
 fn run_ok(scenario: &str, seed: &str, out: &Path) -> String {
     sim_ok(&[
@@ -313,19 +312,15 @@ fn check_determinism_passes_on_a_deterministic_run() {
 #[test]
 fn check_determinism_reports_the_first_divergent_event() {
     let out = scratch("check-det-broken");
-    let o = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args([
-            "run",
-            "tests/scenarios/small.toml",
-            "--check-determinism",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        // The test-only switch: libp2p's entropy mixes in the process id.
-        .env("LIBP2P_SIM_TEST_UNSEEDED_ENTROPY", "1")
-        .output()
-        .unwrap();
+    // The hidden test option: libp2p's entropy mixes in the process id.
+    let o = sim(&[
+        "run",
+        "tests/scenarios/small.toml",
+        "--check-determinism",
+        "--unseeded-entropy",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     assert!(
@@ -346,7 +341,7 @@ fn check_determinism_reports_the_first_divergent_event() {
     let events = String::from_utf8(read(&out.join("run-a"), "events.csv")).unwrap();
     assert!(events.lines().any(|l| l == a), "{a} is in run a's trace");
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("--check-determinism"),
+        String::from_utf8_lossy(&o.stderr).contains("--unseeded-entropy --check-determinism"),
         "the repro command is printed"
     );
 }
@@ -364,11 +359,14 @@ fn trace_filter_keeps_only_the_chosen_nodes_and_kinds() {
         out.to_str().unwrap(),
     ]);
     let events = String::from_utf8(read(&out, "events.csv")).unwrap();
-    let rows: Vec<&str> = events.lines().skip(1).collect();
-    assert!(!rows.is_empty());
-    for row in rows {
-        let f: Vec<&str> = row.split(',').collect();
-        assert_eq!((f[2], f[3]), ("3", "connection_established"), "{row}");
+    let rows = csv_rows(&events);
+    assert!(rows.len() > 1, "{events}");
+    for row in &rows[1..] {
+        assert_eq!(
+            (&*row[2], &*row[3]),
+            ("3", "connection_established"),
+            "{row:?}"
+        );
     }
     assert!(stdout.contains("trace      "), "{stdout}");
     let bad = sim(&[
@@ -383,27 +381,27 @@ fn trace_filter_keeps_only_the_chosen_nodes_and_kinds() {
 #[test]
 fn a_panic_names_seed_time_and_node_and_leaves_complete_files_marked_incomplete() {
     let out = scratch("panic");
-    let o = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args([
-            "run",
-            "tests/scenarios/small.toml",
-            "--seed",
-            "5",
-            "--trace",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("LIBP2P_SIM_TEST_PANIC", "7@5000")
-        .output()
-        .unwrap();
+    // The hidden test option: node 7 panics when polled at 5 s or later.
+    let o = sim(&[
+        "run",
+        "tests/scenarios/small.toml",
+        "--seed",
+        "5",
+        "--trace",
+        "--inject-panic",
+        "7@5000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("seed 5"), "{stderr}");
     assert!(stderr.contains("in node 7"), "{stderr}");
     assert!(stderr.contains("panic at virtual time 5"), "{stderr}");
     assert!(
-        stderr.contains("reproduce with: sim run tests/scenarios/small.toml --seed 5"),
+        stderr.contains(
+            "reproduce with: sim run tests/scenarios/small.toml --seed 5 --inject-panic 7@5000"
+        ),
         "{stderr}"
     );
     let summary = String::from_utf8(read(&out, "summary.csv")).unwrap();
@@ -411,9 +409,9 @@ fn a_panic_names_seed_time_and_node_and_leaves_complete_files_marked_incomplete(
     for file in ["discovery.csv", "routing_table.csv", "events.csv"] {
         let text = String::from_utf8(read(&out, file)).unwrap();
         assert!(text.ends_with('\n'), "{file} ends with a whole row");
-        let width = text.lines().next().unwrap().split(',').count();
+        let rows = csv_rows(&text);
         assert!(
-            text.lines().all(|l| l.split(',').count() == width),
+            rows.iter().all(|r| r.len() == rows[0].len()),
             "{file} has no torn rows"
         );
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{scratch, sim, sim_ok};
+use common::{csv_rows, scratch, sim, sim_ok};
 use std::path::Path;
 use std::process::Output;
 
@@ -20,9 +20,7 @@ fn text(o: &Output) -> (String, String) {
 fn rows(dir: &Path, file: &str) -> Vec<Vec<String>> {
     let body = std::fs::read_to_string(dir.join(file))
         .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()));
-    body.lines()
-        .map(|l| l.split(',').map(str::to_owned).collect())
-        .collect()
+    csv_rows(&body)
 }
 
 fn column(rows: &[Vec<String>], name: &str) -> usize {

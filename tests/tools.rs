@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{read, scratch, sim, sim_ok, trace_hash};
+use common::{csv_rows, read, scratch, sim, sim_ok, trace_hash};
 use std::path::Path;
 #[test]
 fn assertions_pass_or_fail_with_the_measured_value_and_fail_identically_again() {
@@ -47,11 +47,11 @@ fn assertions_pass_or_fail_with_the_measured_value_and_fail_identically_again() 
 }
 
 fn failing_seeds(sweep_csv: &str) -> Vec<u64> {
-    sweep_csv
-        .lines()
+    csv_rows(sweep_csv)
+        .iter()
         .skip(1)
-        .filter(|l| l.split(',').nth(1) != Some("ok"))
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .filter(|r| r[1] != "ok")
+        .map(|r| r[0].parse().unwrap())
         .collect()
 }
 
@@ -112,11 +112,8 @@ fn sweep_finds_the_failing_seeds_and_shards_merge_to_the_same_result() {
     ]);
     let merged = std::fs::read_to_string(&merged).unwrap();
     assert_eq!(failing_seeds(&merged), failing);
-    let hashes = |csv: &str| -> Vec<String> {
-        csv.lines()
-            .map(|l| l.split(',').nth(4).unwrap().to_string())
-            .collect()
-    };
+    let hashes =
+        |csv: &str| -> Vec<String> { csv_rows(csv).into_iter().map(|r| r[4].clone()).collect() };
     assert_eq!(hashes(&merged), hashes(&all), "same trace hash per seed");
 }
 
@@ -151,11 +148,9 @@ fn nodes_flag_scales_the_scenario_and_zero_is_refused() {
 }
 
 fn bench_rows(out: &Path) -> Vec<Vec<String>> {
-    String::from_utf8(read(out, "bench.csv"))
-        .unwrap()
-        .lines()
+    csv_rows(&String::from_utf8(read(out, "bench.csv")).unwrap())
+        .into_iter()
         .skip(1)
-        .map(|l| l.split(',').map(str::to_owned).collect())
         .collect()
 }
 

@@ -46,7 +46,8 @@ use std::path::{Component, Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::metrics::{nearest_rank, write_atomic};
+use crate::csvfile::write_atomic;
+use crate::metrics::nearest_rank;
 use run::Run;
 
 pub use ks::{KsTest, kolmogorov_q, ks_p_value, ks_statistic};
@@ -69,6 +70,16 @@ pub enum CompareError {
         path: PathBuf,
         /// What the system said.
         source: io::Error,
+    },
+    /// A file is not valid CSV (e.g. a quoted field never closed).
+    #[error("{}:{line}: not valid CSV: {message}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Line where the reader stopped (1-based).
+        line: usize,
+        /// What the CSV reader said.
+        message: String,
     },
     /// A file has no header line.
     #[error("{}:1: empty file, expected a header line", path.display())]

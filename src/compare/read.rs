@@ -1,14 +1,15 @@
 //! Reading the CSV files of a result directory by column name.
 //!
-//! The files `sim run` writes are plain: one header line, comma-separated
-//! fields without quoting, an empty field for a missing value (README,
-//! "Output files"). Columns are found by their header names, so files with
-//! added or reordered columns read the same.
+//! The files `sim run` writes are RFC 4180 CSV: one header line, then one
+//! row per line, an empty field for a missing value (`docs/outputs.md`).
+//! Columns are found by their header names, so files with added or
+//! reordered columns read the same. White space around a field is ignored.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::CompareError;
+use crate::csvfile;
 
 /// One CSV file: its header and its data lines.
 #[derive(Debug)]
@@ -33,18 +34,28 @@ impl Table {
 
     /// Parses `text`, the content of the file at `path`.
     pub(super) fn parse(path: PathBuf, text: &str) -> Result<Table, CompareError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-            .filter(|(_, l)| !l.trim().is_empty());
-        let Some((_, header)) = lines.next() else {
+        let bad_csv = |source: csv::Error| CompareError::Csv {
+            path: path.clone(),
+            line: source.position().map_or(0, |p| csvfile::line_of(text, p)),
+            message: source.to_string(),
+        };
+        // Blank lines (also lines of white space only) are skipped.
+        let mut records = csvfile::records(text).filter(|r| {
+            !r.as_ref()
+                .is_ok_and(|r| r.iter().all(|f| f.trim().is_empty()))
+        });
+        let Some(header) = records.next().transpose().map_err(bad_csv)? else {
             return Err(CompareError::NoHeader { path });
         };
-        let header: Vec<String> = header.split(',').map(|h| h.trim().to_string()).collect();
+        let trimmed = |r: &csv::StringRecord| -> Vec<String> {
+            r.iter().map(|f| f.trim().to_string()).collect()
+        };
+        let header = trimmed(&header);
         let mut rows = Vec::new();
-        for (line, text) in lines {
-            let fields: Vec<String> = text.split(',').map(|f| f.trim().to_string()).collect();
+        for record in records {
+            let record = record.map_err(bad_csv)?;
+            let line = record.position().map_or(0, |p| csvfile::line_of(text, p));
+            let fields = trimmed(&record);
             if fields.len() != header.len() {
                 return Err(CompareError::FieldCount {
                     path,

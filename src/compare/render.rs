@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::{Comparison, FINAL_RECALL_TOLERANCE, MetricRow, Unit};
+use crate::csvfile::CsvBuf;
 
 /// Columns of `compare.csv`.
 pub const CSV_HEADER: &str =
@@ -106,12 +107,11 @@ impl Comparison {
     /// `compare.csv`: [`CSV_HEADER`], one line per metric, then the
     /// [`RECALL_FINAL`] line; a missing value is an empty field.
     pub fn to_csv(&self) -> String {
-        let mut out = format!("{CSV_HEADER}\n");
+        let mut out = CsvBuf::new(CSV_HEADER.split(','));
         for line in self.lines() {
-            out.push_str(&line.fields("").join(","));
-            out.push('\n');
+            out.row(line.fields(""));
         }
-        out
+        out.finish()
     }
 
     /// The table for the terminal: the two directories, one line per

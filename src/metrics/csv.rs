@@ -1,10 +1,8 @@
-//! The CSV files of a run. Columns are documented in the README
-//! ("Output files"). Numbers are plain: integers for counts and
-//! milliseconds, four decimals for fractions; a missing value is an empty
-//! field. Every file is written under a temporary name and renamed, so a
-//! file that exists is complete.
+//! The CSV files of a run. Columns are documented in `docs/outputs.md`.
+//! Numbers are plain: integers for counts and milliseconds, four decimals
+//! for fractions; a missing value is an empty field. Files are RFC 4180 CSV
+//! written atomically ([`crate::csvfile`]).
 
-use std::fmt::Write as _;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,6 +10,14 @@ use std::time::Duration;
 
 use super::summary::{Spread, level_name};
 use super::{RunReport, ms};
+use crate::csvfile::{CsvBuf, metric_values, write_atomic};
+
+/// Appends a row of values formatted with `Display`.
+macro_rules! row {
+    ($out:expr, $($field:expr),+ $(,)?) => {
+        $out.row([$($field.to_string()),+])
+    };
+}
 
 fn opt_ms(d: Option<Duration>) -> String {
     d.map(|d| ms(d).to_string()).unwrap_or_default()
@@ -19,25 +25,6 @@ fn opt_ms(d: Option<Duration>) -> String {
 
 fn opt_f(x: Option<f64>) -> String {
     x.map(|x| format!("{x:.4}")).unwrap_or_default()
-}
-
-macro_rules! row {
-    ($out:expr, $($field:expr),+ $(,)?) => {{
-        let fields: Vec<String> = vec![$($field.to_string()),+];
-        writeln!($out, "{}", fields.join(",")).expect("writing to a String cannot fail");
-    }};
-}
-
-/// Writes `body` to `path` through a temporary file in the same directory
-/// and a rename, so a file that exists under `path` is always complete.
-pub fn write_atomic(path: &Path, body: &str) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
-    fs::write(&tmp, body)?;
-    fs::rename(&tmp, path)
 }
 
 impl RunReport {
@@ -63,11 +50,21 @@ impl RunReport {
     }
 
     fn discovery_csv(&self) -> String {
-        let mut out = String::from(
-            "node,peer_id,join_ms,left_ms,first_bootstrap_ms,first_bootstrap_ok,\
-             recall50_ms,recall90_ms,recall100_ms,visible_ms,\
-             rt_entries_end,rt_buckets_end,connected_peers_end\n",
-        );
+        let mut out = CsvBuf::new([
+            "node",
+            "peer_id",
+            "join_ms",
+            "left_ms",
+            "first_bootstrap_ms",
+            "first_bootstrap_ok",
+            "recall50_ms",
+            "recall90_ms",
+            "recall100_ms",
+            "visible_ms",
+            "rt_entries_end",
+            "rt_buckets_end",
+            "connected_peers_end",
+        ]);
         for r in &self.nodes {
             row!(
                 out,
@@ -88,13 +85,19 @@ impl RunReport {
                 r.end.connected_peers,
             );
         }
-        out
+        out.finish()
     }
 
     fn routing_table_csv(&self) -> String {
-        let mut out = String::from(
-            "time_ms,node,entries,nonempty_buckets,stale_entries,kclosest_recall,connected_peers\n",
-        );
+        let mut out = CsvBuf::new([
+            "time_ms",
+            "node",
+            "entries",
+            "nonempty_buckets",
+            "stale_entries",
+            "kclosest_recall",
+            "connected_peers",
+        ]);
         for s in &self.samples {
             row!(
                 out,
@@ -107,14 +110,22 @@ impl RunReport {
                 s.stats.connected_peers,
             );
         }
-        out
+        out.finish()
     }
 
     fn network_csv(&self) -> String {
-        let mut out = String::from(
-            "time_ms,live_nodes,joins,departures,connections_open,bytes,messages,\
-             recall_mean,recall_p10,stale_fraction_mean\n",
-        );
+        let mut out = CsvBuf::new([
+            "time_ms",
+            "live_nodes",
+            "joins",
+            "departures",
+            "connections_open",
+            "bytes",
+            "messages",
+            "recall_mean",
+            "recall_p10",
+            "stale_fraction_mean",
+        ]);
         for s in &self.network_samples {
             row!(
                 out,
@@ -130,13 +141,22 @@ impl RunReport {
                 opt_f(s.stale_fraction_mean),
             );
         }
-        out
+        out.finish()
     }
 
     fn lookups_csv(&self) -> String {
-        let mut out = String::from(
-            "start_ms,node,key,duration_ms,ok,peers,recall,requests,successes,failures\n",
-        );
+        let mut out = CsvBuf::new([
+            "start_ms",
+            "node",
+            "key",
+            "duration_ms",
+            "ok",
+            "peers",
+            "recall",
+            "requests",
+            "successes",
+            "failures",
+        ]);
         for l in &self.lookups {
             let o = &l.outcome;
             row!(
@@ -153,7 +173,7 @@ impl RunReport {
                 o.failures,
             );
         }
-        out
+        out.finish()
     }
 
     fn summary_csv(&self) -> String {
@@ -230,10 +250,6 @@ impl RunReport {
             ),
             ("events".into(), self.scheduler.events().to_string()),
         ]);
-        let mut out = String::from("metric,value\n");
-        for (k, v) in rows {
-            row!(out, k, v);
-        }
-        out
+        metric_values(rows)
     }
 }

@@ -18,7 +18,6 @@ use crate::node::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::scenario::Scenario;
 use crate::scheduler::{NodeId, SchedulerStats};
 
-pub use csv::write_atomic;
 pub use summary::{Summary, nearest_rank};
 
 /// Recall levels whose first-reach times `discovery.csv` reports.

@@ -17,7 +17,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::metrics::{RunReport, write_atomic};
+use crate::csvfile::write_atomic;
+use crate::metrics::RunReport;
 
 /// File names of the charts, with what they show (the `alt` text of the
 /// page), in the order [`write_report`] writes them.

@@ -137,6 +137,24 @@ pub struct RunOptions {
     /// simulation uses by default (`sim_runtime::dh`: same outputs, none of
     /// the curve's CPU cost). Real-time runs always use the curve.
     pub real_x25519: bool,
+    /// Faults injected by the tests of the harness itself. Default: none.
+    pub test_faults: TestFaults,
+}
+
+/// Faults that the harness's own tests inject into a run, through hidden
+/// `sim run` options, never through the environment: nothing outside the
+/// scenario, the seed and the command line changes a run's outputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestFaults {
+    /// Panic while polling node `.0` at the first poll at or after virtual
+    /// time `.1` (`sim run --inject-panic NODE@MS`), to test how a crash is
+    /// reported. Default: none.
+    pub panic_at: Option<(NodeId, Duration)>,
+    /// Mix the process id into the seed of the entropy libp2p draws (keys,
+    /// Kademlia's random refresh targets), so that two processes behave
+    /// differently (`sim run --unseeded-entropy`), to test
+    /// `--check-determinism`. Default: false.
+    pub unseeded_entropy: bool,
 }
 
 /// Runs `scenario` with `seed` on a fresh thread and returns what it measured.
@@ -194,7 +212,11 @@ pub fn run_here(
     if options.realtime {
         return run_realtime_here(scenario, seed, options);
     }
-    let clock = Clock::new(rng::derive_key(entropy_seed(seed), "os-entropy", 0));
+    let clock = Clock::new(rng::derive_key(
+        entropy_seed(seed, options.test_faults),
+        "os-entropy",
+        0,
+    ));
     // Before the first node makes its Noise keys.
     clock.use_x25519_stand_in(!options.real_x25519);
     let _guard = clock.install();
@@ -236,6 +258,7 @@ fn run_world(
     };
     let mut sim = Simulation::new(scenario, seed, mode, options.progress, trace.clone());
     sim.stop_on(options.stop);
+    sim.inject_panic(options.test_faults.panic_at);
     let outcome = catch_unwind(AssertUnwindSafe(|| sim.run()));
     let at_ms = sim.now().as_millis() as u64;
     let node = sim.running_node();
@@ -277,16 +300,10 @@ fn run_world(
     }
 }
 
-/// Name of the environment variable that, for tests of the determinism
-/// check only, mixes the process id into the seed of the entropy libp2p
-/// draws (keys, Kademlia's random refresh targets): two processes then
-/// behave differently.
-pub const UNSEEDED_FOR_TESTS: &str = "LIBP2P_SIM_TEST_UNSEEDED_ENTROPY";
-
-/// The seed of the run's entropy stream: the run's, unless the test switch
-/// is on.
-fn entropy_seed(seed: u64) -> u64 {
-    if std::env::var_os(UNSEEDED_FOR_TESTS).is_some() {
+/// The seed of the run's entropy stream: the run's, unless
+/// [`TestFaults::unseeded_entropy`] is set.
+fn entropy_seed(seed: u64, faults: TestFaults) -> u64 {
+    if faults.unseeded_entropy {
         seed ^ u64::from(std::process::id())
     } else {
         seed

@@ -44,7 +44,7 @@ struct Nodes<'a> {
     time: Time<'a>,
     /// Nodes with news for the measurements since the last round.
     news: Vec<NodeId>,
-    /// Test-only: panic when polling this node at or after this time.
+    /// [`TestFaults::panic_at`](super::TestFaults::panic_at).
     panic_at: Option<(NodeId, Duration)>,
 }
 
@@ -54,7 +54,7 @@ impl NodeDriver for Nodes<'_> {
             && n == node
             && self.time.now() >= at
         {
-            panic!("test panic ({PANIC_FOR_TESTS}) in node {node}");
+            panic!("test panic (--inject-panic) in node {node}");
         }
         if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
             let had_news = n.has_news();
@@ -169,7 +169,7 @@ impl<'a> Simulation<'a> {
                 slots: Vec::with_capacity(scenario.node_count()),
                 time,
                 news: Vec::new(),
-                panic_at: panic_for_tests(),
+                panic_at: None,
             },
             next_index,
             timeline,
@@ -433,6 +433,12 @@ impl<'a> Simulation<'a> {
         self.stop = flag;
     }
 
+    /// Panics while polling node `n` at or after virtual time `at` (see
+    /// [`TestFaults::panic_at`](super::TestFaults::panic_at)).
+    pub fn inject_panic(&mut self, at: Option<(NodeId, Duration)>) {
+        self.nodes.panic_at = at;
+    }
+
     /// The run's report. With `skip_teardown` the nodes, their connections
     /// and the network are never freed (see `RunOptions::skip_teardown`).
     pub fn finish(mut self, skip_teardown: bool) -> RunReport {
@@ -472,14 +478,4 @@ fn session_record(node: &mut Node, left_at: Option<Duration>) -> NodeRecord {
         left_at,
         end: node.table_stats(),
     }
-}
-
-/// Name of the environment variable that, for tests of crash handling
-/// only, makes the run panic while polling a node: `<node>@<ms>`.
-pub const PANIC_FOR_TESTS: &str = "LIBP2P_SIM_TEST_PANIC";
-
-fn panic_for_tests() -> Option<(NodeId, Duration)> {
-    let text = std::env::var(PANIC_FOR_TESTS).ok()?;
-    let (node, ms) = text.split_once('@')?;
-    Some((node.parse().ok()?, Duration::from_millis(ms.parse().ok()?)))
 }

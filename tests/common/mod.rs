@@ -48,3 +48,15 @@ pub fn trace_hash(stdout: &str) -> String {
         .expect("the run prints its trace hash")
         .to_string()
 }
+
+/// The rows of CSV `text`, header first, read as RFC 4180 CSV (a quoted
+/// field may hold commas, quotes and line breaks).
+pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .into_records()
+        .map(|r| r.expect("valid CSV").iter().map(str::to_owned).collect())
+        .collect()
+}
