@@ -51,14 +51,9 @@ impl Stopwatch {
 /// The allocator of every program built on this library (the `sim` binary,
 /// the tests, the benches): jemalloc. A simulation allocates and frees small
 /// buffers at a high rate (Yamux frames, Noise messages, Kademlia messages
-/// and routing-table iterators: 3.6 million allocations per second), and
-/// glibc's `malloc`/`free` were 17% of a profile. mimalloc was 6-18% faster
-/// than glibc; jemalloc, measured against mimalloc in interleaved pairs in
-/// one session: bootstrap at 200 nodes (seed 1) 67.5 and 63.6 s against
-/// 74.6 and 71.1 s, peak RSS 1,159 MB against 1,319 MB; storm at 300 nodes
-/// (seed 1) 24.6 and 21.6 s against 27.2 and 23.0 s, 3,151 MB against
-/// 3,385 MB. (mimalloc with transparent huge pages was slower still and
-/// larger.) Allocation addresses never reach an output, so the choice does
+/// and routing-table iterators), and a general-purpose allocator tuned for
+/// that beats glibc's `malloc` here; `docs/performance.md` gives the
+/// figures. Allocation addresses never reach an output, so the choice does
 /// not touch determinism (the trace hashes are the same with every
 /// allocator). A program that embeds the library and wants its own
 /// allocator turns the `jemalloc` feature off.

@@ -1,7 +1,7 @@
 //! Comparison of two runs: `sim compare <dirA> <dirB>`.
 //!
-//! [`compare_dirs`] reads the CSV files two `sim run`s wrote (see README,
-//! "Output files") and compares, metric by metric, the distributions of
+//! [`compare_dirs`] reads the CSV files two `sim run`s wrote (see
+//! `docs/outputs.md`) and compares, metric by metric, the distributions of
 //! what they measured:
 //!
 //! | metric | unit | values |

@@ -26,7 +26,7 @@ pub(super) struct Metric {
 }
 
 /// The discovery latencies: metric and `discovery.csv` column. The
-/// columns already hold ms after join (README, `discovery.csv`).
+/// columns already hold ms after join (`docs/outputs.md`, `discovery.csv`).
 const DISCOVERY: [(Def, &str); 5] = [
     (
         def("first_bootstrap_after_join", Unit::Ms, "first bootstrap"),

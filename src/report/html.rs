@@ -141,8 +141,8 @@ pub(super) fn page(report: &RunReport, charts: &[(&str, &str)]) -> String {
         w(format!("<li><a href=\"{file}\">{file}</a></li>\n"));
     }
     w(
-        "</ul>\n<p class=\"note\">Columns are described in the README, \
-       section \"Output files\".</p>\n</body>\n</html>\n"
+        "</ul>\n<p class=\"note\">Every column and its unit is described in \
+       libp2p-sim's docs/outputs.md.</p>\n</body>\n</html>\n"
             .into(),
     );
     out
