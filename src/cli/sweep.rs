@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use libp2p_sim::machine::Stopwatch;
 use libp2p_sim::metrics::write_atomic;
 
-use crate::cli;
+use super::args::load;
 
 /// Columns of `sweep.csv`.
 const HEADER: &str = "seed,outcome,exit_code,wall_ms,trace_hash,recall_final,\
@@ -114,7 +114,7 @@ pub fn sweep(
     jobs: usize,
     out: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let scenario = match cli::load(scenario_path) {
+    let scenario = match load(scenario_path) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

@@ -1,0 +1,114 @@
+//! The arguments of `sim run` and the helpers that the run, sweep and
+//! determinism commands share: loading a scenario, the output directory, the
+//! repro command, the exit codes.
+
+// The doc comments below are clap's `--help` text, where `<name>` is the
+// usual placeholder notation, not HTML; rustdoc would warn about every one.
+#![allow(rustdoc::invalid_html_tags)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use libp2p_sim::scenario::Scenario;
+
+/// Arguments of `sim run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML), e.g. scenarios/bootstrap.toml.
+    pub scenario: PathBuf,
+    /// Seed of the run [default: the scenario's `seed`].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run the scenario scaled to this many nodes (join counts scale; see
+    /// scenarios/README.md), named <name>-<nodes>.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub nodes: Option<u32>,
+    /// Output directory [default: results/<scenario name>/seed-<seed>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not print progress while running.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not draw the SVG charts and index.html (CSV files only).
+    #[arg(long)]
+    pub no_plot: bool,
+    /// Write every swarm, Kademlia and scenario event to events.csv.
+    #[arg(long)]
+    pub trace: bool,
+    /// Keep only some events in events.csv (implies --trace): comma-separated
+    /// node indices, node ranges (0-9) and event kinds (connection_closed).
+    #[arg(long, value_name = "FILTER")]
+    pub trace_filter: Option<String>,
+    /// Run the scenario twice, in two processes, and compare their event
+    /// traces; report the first divergent event if they differ.
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Run in real time instead of simulating: TCP on 127.0.0.1, the real
+    /// clock, a tokio runtime; the same timeline and output files. Not
+    /// deterministic. For fidelity checks against a simulated run.
+    #[arg(long, conflicts_with = "check_determinism")]
+    pub realtime: bool,
+    /// Compute Noise's X25519 key agreement on the curve. By default a
+    /// simulation uses a stand-in that costs no CPU and writes the same
+    /// bytes (README, "How determinism works"); real-time runs always use
+    /// the curve.
+    #[arg(long)]
+    pub real_x25519: bool,
+}
+
+/// Exit code for a scenario file that cannot be used (as for usage errors).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells
+/// report an interrupted command).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Loads the scenario of `args`, or prints the error (exit code 2).
+pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
+    Scenario::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+/// The output directory of a run: `results/<name>/seed-<seed>`, or
+/// `realtime-seed-<seed>` for a real-time run.
+pub fn out_dir(args: &RunArgs, scenario: &Scenario, seed: u64) -> PathBuf {
+    let mode = if args.realtime { "realtime-" } else { "" };
+    args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(&scenario.name)
+            .join(format!("{mode}seed-{seed}"))
+    })
+}
+
+/// Loads the scenario of a `sim run`, scaled by `--nodes`, or prints the
+/// error (exit code 2).
+pub fn load_run(args: &RunArgs) -> Result<Scenario, ExitCode> {
+    let scenario = load(&args.scenario)?;
+    match args.nodes {
+        None => Ok(scenario),
+        Some(n) => scenario.scaled(n).map_err(|e| {
+            eprintln!("error: --nodes {n}: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }),
+    }
+}
+
+/// The command that reproduces a `sim run` (scenario, seed, node count).
+pub fn repro_command(args: &RunArgs, seed: u64) -> String {
+    let nodes = args
+        .nodes
+        .map(|n| format!(" --nodes {n}"))
+        .unwrap_or_default();
+    let realtime = if args.realtime { " --realtime" } else { "" };
+    let x25519 = if args.real_x25519 {
+        " --real-x25519"
+    } else {
+        ""
+    };
+    format!(
+        "sim run {} --seed {seed}{nodes}{realtime}{x25519}",
+        args.scenario.display()
+    )
+}
