@@ -53,6 +53,7 @@ pub mod compare;
 pub mod dist;
 pub mod invariant;
 pub mod machine;
+pub mod metric_names;
 pub mod metrics;
 pub mod net;
 pub mod node;

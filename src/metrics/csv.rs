@@ -10,8 +10,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::record::{RunReport, ms};
 use super::summary::{Spread, level_name};
-use super::{RunReport, ms};
 
 fn opt_ms(d: Option<Duration>) -> String {
     d.map(|d| ms(d).to_string()).unwrap_or_default()

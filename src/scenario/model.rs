@@ -85,7 +85,7 @@ pub struct Scenario {
     /// The `[[lookups]]` workloads in file order. Default: none.
     pub lookups: Vec<Lookups>,
     /// The `[[assert]]` invariants in file order, checked after the run by
-    /// [`crate::invariant::check`]. Default: none.
+    /// `invariant::check`. Default: none.
     pub asserts: Vec<Assert>,
 }
 
