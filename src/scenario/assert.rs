@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::duration::format_duration;
-use super::keyword::spelling;
+use super::keyword::{Keyword, spelling};
 
 /// One `[[assert]]` entry: `metric op value`, checked `when`.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,4 +115,15 @@ impl fmt::Display for CmpOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+impl Keyword for CmpOp {
+    const WHAT: &'static str = "a comparison";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        (">=", CmpOp::Ge),
+        ("<=", CmpOp::Le),
+        (">", CmpOp::Gt),
+        ("<", CmpOp::Lt),
+        ("==", CmpOp::Eq),
+    ];
 }
