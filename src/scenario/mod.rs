@@ -133,6 +133,7 @@ mod scale;
 mod validate;
 mod validate_assert;
 mod validate_churn;
+mod validate_common;
 mod validate_network;
 mod validate_workloads;
 mod workload;

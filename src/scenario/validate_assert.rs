@@ -16,7 +16,7 @@ use super::duration::{DurationValue, format_duration};
 use super::error::{ScenarioError, Source};
 use super::keyword::{choices, parse_keyword};
 use super::raw::RawAssert;
-use super::validate_workloads::{RawList, entries};
+use super::validate_common::{RawList, entries};
 use crate::metric_names::{MetricKind, SAMPLE_METRICS, SUMMARY_METRICS, metric_kind};
 
 /// The form of `that`, for messages.
