@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Comparison, FINAL_RECALL_TOLERANCE, MetricRow, Unit};
+use super::comparison::{Comparison, FINAL_RECALL_TOLERANCE, MetricRow, Unit};
 
 /// Columns of `compare.csv`.
 pub const CSV_HEADER: &str =
