@@ -8,24 +8,49 @@
 //!
 //! ## How the pieces fit
 //!
-//! * [`scenario`]: the TOML scenario files (schema and validation).
-//! * [`sim`]: one run. Creates the nodes at their join times, drives the
-//!   loop "poll every ready task, then advance virtual time to the next
-//!   timer or scenario event", and samples the routing tables.
+//! The modules form layers, listed here from the bottom up. A module imports
+//! only modules of the layers below its own (its tests too), so no module
+//! imports one that imports it back, directly or through others; the same
+//! holds between the files of a folder module such as `scenario/`:
+//!
+//! * Layer 0: [`rng`], [`metric_names`], [`csvfile`], and the `sim-runtime`
+//!   crate.
+//! * Layer 1: [`scheduler`], [`scenario`].
+//! * Layer 2: [`dist`], [`net`], [`trace`].
+//! * Layer 3: [`metrics`], [`realtime`].
+//! * Layer 4: [`node`], [`machine`].
+//! * Layer 5: [`oracle`], [`invariant`], [`report`].
+//! * Layer 6: [`sim`], [`compare`].
+//!
+//! The `sim` binary (`src/main.rs` and `src/cli/`) stands above them all.
+//! The modules in the same order, then the crates under `sim/`:
+//!
+//! * [`rng`]: derivation of independent random streams from the one seed.
+//! * [`metric_names`]: the names of the metrics an `[[assert]]` may check,
+//!   shared by the scenario's validation and the invariant checks.
+//! * [`csvfile`]: how every CSV file is written and read (RFC 4180, through
+//!   the `csv` crate) and put in place atomically.
 //! * [`scheduler`]: the tasks (each node's swarm, and the connection tasks
 //!   the swarms spawn through [`scheduler::SimExecutor`]) and the seeded
 //!   choice of which ready task runs next.
+//! * [`scenario`]: the TOML scenario files (schema and validation).
+//! * [`dist`]: the time distributions of churn and arrivals.
 //! * [`net`]: the simulated network: `/memory/<port>` addresses, links with
 //!   per-link latency, TCP-like connection set-up and refusal.
+//! * [`trace`]: the event trace of a run, its hash and `events.csv`.
+//! * [`metrics`]: what a run measured and the CSV files it writes.
+//! * [`realtime`]: real-time mode, the same run on TCP over loopback with
+//!   the real clock.
 //! * [`node`]: the libp2p stack of one node and what it reports.
-//! * [`rng`]: derivation of independent random streams from the one seed.
-//! * [`dist`]: the time distributions of churn and arrivals.
+//! * [`machine`]: what a run costs the machine (wall time, CPU, peak memory).
 //! * [`oracle`]: the global truth (live set, true k closest peers) that the
 //!   metrics are measured against.
-//! * [`metrics`]: what a run measured and the CSV files it writes.
-//! * [`report`]: SVG charts and `index.html` from a run's report.
-//! * [`trace`]: the event trace of a run, its hash and `events.csv`.
 //! * [`invariant`]: the scenario's `[[assert]]`s checked against a report.
+//! * [`report`]: SVG charts and `index.html` from a run's report.
+//! * [`sim`]: one run. Creates the nodes at their join times, drives the
+//!   loop "poll every ready task, then advance virtual time to the next
+//!   timer or scenario event", and samples the routing tables.
+//! * [`compare`]: two result directories compared metric by metric.
 //! * `sim-runtime` (under `sim/`): the virtual clock, timers and `getrandom`
 //!   hooks that the patched `web-time` and `futures-timer` crates delegate
 //!   to, so that libp2p's own timeouts and randomness follow the simulation;
@@ -54,6 +79,7 @@ pub mod csvfile;
 pub mod dist;
 pub mod invariant;
 pub mod machine;
+pub mod metric_names;
 pub mod metrics;
 pub mod net;
 pub mod node;

@@ -17,6 +17,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, noise, ping, plaintext, yamux};
 use rand_core::RngCore;
 
+use crate::metrics::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::net::{self, Network};
 use crate::rng;
 use crate::scenario::{Security, Stack};
@@ -39,49 +40,6 @@ pub struct Behaviour {
     pub identify: identify::Behaviour,
     /// Ping, with libp2p's defaults.
     pub ping: ping::Behaviour,
-}
-
-/// How the first bootstrap query of a node ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BootstrapOutcome {
-    /// Virtual time at which its last step was reported.
-    pub at: Duration,
-    /// Whether the query reported success.
-    pub ok: bool,
-}
-
-/// Routing-table figures of one node at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TableStats {
-    /// Entries across all k-buckets.
-    pub entries: usize,
-    /// k-buckets holding at least one entry.
-    pub nonempty_buckets: usize,
-    /// Peers with at least one open connection.
-    pub connected_peers: usize,
-}
-
-/// A finished `get_closest_peers` lookup started by the lookup workload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LookupOutcome {
-    /// The node that ran it.
-    pub node: NodeId,
-    /// The key looked up.
-    pub key: PeerId,
-    /// Virtual time it started.
-    pub started: Duration,
-    /// Virtual time it reported its last step.
-    pub finished: Duration,
-    /// Whether Kademlia reported `Ok` (rather than a timeout).
-    pub ok: bool,
-    /// The peers it returned, closest first.
-    pub peers: Vec<PeerId>,
-    /// Requests sent, answered, and failed, as Kademlia counts them.
-    pub requests: u32,
-    /// Requests that got an answer.
-    pub successes: u32,
-    /// Requests that failed or timed out.
-    pub failures: u32,
 }
 
 /// A node of the simulation.

@@ -29,7 +29,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::core::transport::Transport;
@@ -294,36 +293,6 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     }
 }
 
-/// How late a real-time run applied its scenario events (joins, samples,
-/// departures, lookups) against their scheduled times: a run that keeps up
-/// with its timeline has small figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Lag {
-    /// Events applied.
-    pub events: u64,
-    /// Sum of their delays.
-    pub total: Duration,
-    /// The largest delay.
-    pub max: Duration,
-}
-
-impl Lag {
-    /// Counts one event applied `late` after its time.
-    pub fn record(&mut self, late: Duration) {
-        self.events += 1;
-        self.total += late;
-        self.max = self.max.max(late);
-    }
-
-    /// Mean delay (zero without events).
-    pub fn mean(&self) -> Duration {
-        match u32::try_from(self.events) {
-            Ok(0) | Err(_) => Duration::ZERO,
-            Ok(n) => self.total / n,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,18 +367,6 @@ mod tests {
         drop(dialer);
         assert_eq!(net.stats().open, 0);
         assert_eq!(net.stats().connections, 1);
-    }
-
-    #[test]
-    fn lag_keeps_mean_and_maximum() {
-        let mut lag = Lag::default();
-        assert_eq!(lag.mean(), Duration::ZERO);
-        for ms in [1, 2, 9] {
-            lag.record(Duration::from_millis(ms));
-        }
-        assert_eq!(lag.events, 3);
-        assert_eq!(lag.mean(), Duration::from_millis(4));
-        assert_eq!(lag.max, Duration::from_millis(9));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use plotters::prelude::*;
 
-use super::{Comparison, MetricRow};
+use super::comparison::{Comparison, MetricRow};
 use crate::report::cdf::{ecdf, log_axis, steps, tick};
 use crate::report::draw::{GREY, PALETTE, Res, STROKE, centre_note, draw_segments, frame, svg};
 

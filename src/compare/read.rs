@@ -6,10 +6,75 @@
 //! reordered columns read the same. White space around a field is ignored.
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use super::CompareError;
+use thiserror::Error;
+
 use crate::csvfile;
+
+/// Why two result directories could not be compared.
+#[derive(Debug, Error)]
+pub enum CompareError {
+    /// A file is missing or unreadable.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A file is not valid CSV (e.g. a quoted field never closed).
+    #[error("{}:{line}: not valid CSV: {message}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Line where the reader stopped (1-based).
+        line: usize,
+        /// What the CSV reader said.
+        message: String,
+    },
+    /// A file has no header line.
+    #[error("{}:1: empty file, expected a header line", path.display())]
+    NoHeader {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The header lacks a column the comparison needs.
+    #[error("{}:{line}: missing column `{column}`", path.display())]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// Line of the header (1).
+        line: usize,
+        /// The column.
+        column: String,
+    },
+    /// A data line has another number of fields than the header.
+    #[error("{}:{line}: {found} fields, the header has {expected}", path.display())]
+    FieldCount {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields on this line.
+        found: usize,
+    },
+    /// A field is neither empty nor a finite number.
+    #[error("{}:{line}: column `{column}`: `{value}` is not a number", path.display())]
+    BadNumber {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The column.
+        column: String,
+        /// The field as written.
+        value: String,
+    },
+}
 
 /// One CSV file: its header and its data lines.
 #[derive(Debug)]

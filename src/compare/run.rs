@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::read::Table;
-use super::{CompareError, Unit};
+use super::comparison::Unit;
+use super::read::{CompareError, Table};
 
 /// Name, unit and description of a metric.
 pub(super) struct Def {

@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use super::*;
-use crate::metrics::{LookupRecord, NodeRecord, Recorder, Sample};
+use crate::metric_names::{SAMPLE_METRICS, SUMMARY_METRICS};
+use crate::metrics::{
+    BootstrapOutcome, LookupOutcome, LookupRecord, NodeRecord, Recorder, Sample, TableStats,
+};
 use crate::net::NetStats;
-use crate::node::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::scenario::{CmpOp, Scenario};
 use crate::scheduler::SchedulerStats;
 

@@ -8,8 +8,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::record::{RunReport, ms};
 use super::summary::{Spread, level_name};
-use super::{RunReport, ms};
 use crate::csvfile::{CsvBuf, metric_values, write_atomic};
 
 /// Appends a row of values formatted with `Display`.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{RECALL_LEVELS, RunReport};
+use super::record::{RECALL_LEVELS, RunReport};
 
 /// Percentiles (nearest rank) of a set of durations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

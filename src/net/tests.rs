@@ -13,7 +13,7 @@ use sim_runtime::Clock;
 use super::*;
 use crate::rng;
 use crate::scenario::Latency;
-use crate::scheduler::{NodeDriver, Scheduler};
+use crate::scheduler::{NodeDriver, NodeId, Scheduler};
 
 /// A driver for scheduler tests without nodes.
 pub(super) struct NoNodes;

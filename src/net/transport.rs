@@ -9,19 +9,9 @@ use libp2p::Multiaddr;
 use libp2p::core::transport::{DialOpts, ListenerId, Transport, TransportError, TransportEvent};
 use libp2p::multiaddr::Protocol;
 
-use super::{Network, SimStream, Syn};
+use super::link::SimStream;
+use super::network::{NetError, Network, Syn};
 use crate::scheduler::NodeId;
-
-/// Why a simulated dial or listen failed.
-#[derive(Debug, thiserror::Error)]
-pub enum NetError {
-    /// Nobody listened on the port when the dialer's SYN arrived.
-    #[error("connection refused by /memory/{0}")]
-    Refused(u64),
-    /// Another listener holds the port.
-    #[error("/memory/{0} is already in use")]
-    AddressInUse(u64),
-}
 
 /// The transport of one node: listens on and dials `/memory/<port>`.
 pub struct SimTransport {
@@ -29,6 +19,13 @@ pub struct SimTransport {
     net: Network,
     listener: Option<(ListenerId, u64)>,
     events: VecDeque<TransportEvent<Ready<Result<SimStream, NetError>>, NetError>>,
+}
+
+impl Network {
+    /// The transport for node `node`.
+    pub fn transport(&self, node: NodeId) -> SimTransport {
+        SimTransport::new(node, self.clone())
+    }
 }
 
 impl SimTransport {

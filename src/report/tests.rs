@@ -5,9 +5,11 @@ use std::time::Duration;
 use super::cdf::{ecdf, log_axis, steps, tick};
 use super::html::{escape, frac, secs};
 use super::*;
-use crate::metrics::{Departures, LookupRecord, NetworkSample, NodeRecord, Sample};
+use crate::metrics::{
+    BootstrapOutcome, Departures, LookupOutcome, LookupRecord, NetworkSample, NodeRecord, Sample,
+    TableStats,
+};
 use crate::net::NetStats;
-use crate::node::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::scheduler::SchedulerStats;
 
 fn ms(v: u64) -> Duration {

@@ -1,24 +1,24 @@
 //! The resolved invariants of a scenario (`[[assert]]`): conditions on what a
-//! run measured, checked after the run by [`crate::invariant::check`].
+//! run measured, checked after the run by `invariant::check`.
 //!
 //! In the file an assertion is a condition on one metric, written
 //! `that = "<metric> <op> <number>"`, and optionally when to check it: on the
 //! sample taken at one time (`at`), on every sample from a time on (`from`),
 //! or, without either, once at the end of the run. The metric names, and
 //! which of them may be checked at a sample time, are listed in
-//! [`crate::invariant`].
+//! [`crate::metric_names`].
 
 use std::fmt;
 use std::time::Duration;
 
 use super::duration::format_duration;
-use super::keyword::spelling;
+use super::keyword::{Keyword, spelling};
 
 /// One `[[assert]]` entry: `metric op value`, checked `when`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assert {
-    /// The metric: one of [`crate::invariant::SAMPLE_METRICS`] or
-    /// [`crate::invariant::SUMMARY_METRICS`].
+    /// The metric: one of [`crate::metric_names::SAMPLE_METRICS`] or
+    /// [`crate::metric_names::SUMMARY_METRICS`].
     pub metric: String,
     /// How the measured value is compared with `value`.
     pub op: CmpOp,
@@ -115,4 +115,15 @@ impl fmt::Display for CmpOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+impl Keyword for CmpOp {
+    const WHAT: &'static str = "a comparison";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        (">=", CmpOp::Ge),
+        ("<=", CmpOp::Le),
+        (">", CmpOp::Gt),
+        ("<", CmpOp::Lt),
+        ("==", CmpOp::Eq),
+    ];
 }

@@ -3,8 +3,9 @@
 //! `distribution = "weibull"`), and the comparison inside an assertion's
 //! `that` (`>=`, `<=`, `>`, `<`, `==`).
 //!
-//! Each choice type lists its spellings once, in [`Keyword::CHOICES`]; the same
-//! list parses the file ([`KeywordValue`]), words the error ("`"sometimes"` is not
+//! Each choice type lists its spellings once, in its [`Keyword::CHOICES`]
+//! (beside the type, so that this file imports none of them); the same list
+//! parses the file ([`KeywordValue`]), words the error ("`"sometimes"` is not
 //! a rejoin policy; use "same", "new" or "never"`) and writes the value back
 //! ([`spelling`], used by `render.rs`). A value of the wrong type is reported by
 //! serde as "expected "same", "new" or "never", found the integer 1", so every
@@ -14,10 +15,6 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
-
-use super::assert::CmpOp;
-use super::model::Security;
-use super::workload::{Arrival, Departure, Rejoin};
 
 /// A type whose values are written in the file as one of a few strings.
 pub(crate) trait Keyword: Copy + PartialEq + 'static {
@@ -138,70 +135,4 @@ impl Keyword for DistributionKind {
         ("pareto", DistributionKind::Pareto),
         ("constant", DistributionKind::Constant),
     ];
-}
-
-impl Keyword for Security {
-    const WHAT: &'static str = "a security protocol";
-    const CHOICES: &'static [(&'static str, Self)] = &[
-        ("noise", Security::Noise),
-        ("plaintext", Security::Plaintext),
-    ];
-}
-
-impl Keyword for Arrival {
-    const WHAT: &'static str = "an arrival process";
-    const CHOICES: &'static [(&'static str, Self)] = &[
-        ("uniform", Arrival::Uniform),
-        ("poisson", Arrival::Poisson),
-        ("even", Arrival::Even),
-    ];
-}
-
-impl Keyword for Rejoin {
-    const WHAT: &'static str = "a rejoin policy";
-    const CHOICES: &'static [(&'static str, Self)] = &[
-        ("same", Rejoin::Same),
-        ("new", Rejoin::New),
-        ("never", Rejoin::Never),
-    ];
-}
-
-impl Keyword for Departure {
-    const WHAT: &'static str = "a departure mode";
-    const CHOICES: &'static [(&'static str, Self)] = &[
-        ("graceful", Departure::Graceful),
-        ("crash", Departure::Crash),
-    ];
-}
-
-impl Keyword for CmpOp {
-    const WHAT: &'static str = "a comparison";
-    const CHOICES: &'static [(&'static str, Self)] = &[
-        (">=", CmpOp::Ge),
-        ("<=", CmpOp::Le),
-        (">", CmpOp::Gt),
-        ("<", CmpOp::Lt),
-        ("==", CmpOp::Eq),
-    ];
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spellings_parse_back_and_errors_list_the_choices() {
-        for &(name, value) in Rejoin::CHOICES {
-            assert_eq!(spelling(value), name);
-            assert_eq!(parse_keyword::<Rejoin>(name), Ok(value));
-        }
-        assert_eq!(
-            parse_keyword::<Rejoin>("sometimes"),
-            Err(r#""sometimes" is not a rejoin policy; use "same", "new" or "never""#.to_owned())
-        );
-        assert_eq!(choices::<Arrival>(), r#""uniform", "poisson" or "even""#);
-        for &(name, value) in Security::CHOICES {
-            assert_eq!(value.as_str(), name);
-        }
-    }
 }

@@ -5,7 +5,7 @@
 //! happen when: nodes joining (`[[join]]`), nodes coming and going (`[[churn]]`),
 //! one-off departures (`[[leave]]`), network partitions (`[[partition]]`) and
 //! lookups (`[[lookups]]`); and which invariants the run must keep
-//! (`[[assert]]`, checked after the run by [`crate::invariant::check`]). The
+//! (`[[assert]]`, checked after the run by `invariant::check`). The
 //! schema is documented for users in `scenarios/README.md`; a minimal file is
 //!
 //! ```toml
@@ -88,7 +88,7 @@
 //! | `lookups[i].at`         | `"0s"`               | `< duration`                         |
 //! | `lookups[i].for`        | until the end        | `> 0`, `at + for <= duration`        |
 //! | `lookups[i].rate`       | required             | lookups per second, `> 0`, `<=` [`MAX_LOOKUP_RATE`] (1000) |
-//! | `assert[i].that`        | required             | `"<metric> <op> <number>"`, op one of `>=`, `<=`, `>`, `<`, `==`; a metric of [`crate::invariant`]; a finite number |
+//! | `assert[i].that`        | required             | `"<metric> <op> <number>"`, op one of `>=`, `<=`, `>`, `<`, `==`; a metric of [`crate::metric_names`]; a finite number |
 //! | `assert[i].at`          | at the end           | a sample metric only; a multiple of `sample_interval`, `> 0`, `<= duration`; not with `from` |
 //! | `assert[i].from`        | at the end           | a sample metric only; at most the last sample time; not with `at` |
 //!
@@ -133,6 +133,7 @@ mod scale;
 mod validate;
 mod validate_assert;
 mod validate_churn;
+mod validate_common;
 mod validate_network;
 mod validate_workloads;
 mod workload;

@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::assert::Assert;
+use super::keyword::Keyword;
 pub(crate) use super::workload::Join;
 use super::workload::{Churn, Leave, Lookups, Partition};
 
@@ -85,7 +86,7 @@ pub struct Scenario {
     /// The `[[lookups]]` workloads in file order. Default: none.
     pub lookups: Vec<Lookups>,
     /// The `[[assert]]` invariants in file order, checked after the run by
-    /// [`crate::invariant::check`]. Default: none.
+    /// `invariant::check`. Default: none.
     pub asserts: Vec<Assert>,
 }
 
@@ -193,6 +194,14 @@ impl TryFrom<String> for Security {
     fn try_from(s: String) -> Result<Self, String> {
         s.parse()
     }
+}
+
+impl Keyword for Security {
+    const WHAT: &'static str = "a security protocol";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("noise", Security::Noise),
+        ("plaintext", Security::Plaintext),
+    ];
 }
 
 /// The simulated network (`[network]`).

@@ -32,7 +32,9 @@ use super::duration::{
     DATETIME_MESSAGE, DurationValue, TOML_DATETIME_FIELD, bare_number_message, parse_duration,
 };
 use super::model::Security;
-use super::raw_workloads::{RawChurn, RawJoin, RawLeave, RawLookups, RawPartition};
+use super::raw_workloads::{
+    RawChurn, RawJoin, RawLeave, RawLookups, RawPartition, next_spanned_key,
+};
 
 /// The whole file (the root table). Field order is the order the "allowed keys"
 /// list of an unknown-key error shows.
@@ -225,22 +227,6 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for EntriesVisitor<V> {
         }
         Ok(Entries(entries))
     }
-}
-
-/// The next key of a table read by hand, with its span. toml hands a date/time
-/// over as a one-key map whose key has no span; that is reported as a value of
-/// the wrong type, `expected` saying what the table should have been.
-pub(crate) fn next_spanned_key<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    expected: &str,
-) -> Result<Option<Spanned<String>>, A::Error> {
-    map.next_key::<Spanned<String>>().map_err(|err| {
-        if err.to_string().contains(TOML_DATETIME_FIELD) {
-            de::Error::custom(format!("expected {expected}, found a TOML date/time"))
-        } else {
-            err
-        }
-    })
 }
 
 /// `network.latency`: a duration string (constant) or a `{ min, max }` table.

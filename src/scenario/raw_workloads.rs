@@ -11,12 +11,11 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use toml::Spanned;
 
-use super::duration::DurationValue;
+use super::duration::{DurationValue, TOML_DATETIME_FIELD};
 use super::keyword::{DistributionKind, KeywordValue};
-use super::raw::next_spanned_key;
 use super::workload::{Arrival, Departure, Rejoin};
 
 /// One `[[join]]` entry.
@@ -179,4 +178,20 @@ pub(crate) struct RawLookups {
     pub length: Option<Spanned<DurationValue>>,
     /// `rate`: lookups per second. Required; `> 0`, `<= 1000`.
     pub rate: Spanned<f64>,
+}
+
+/// The next key of a table read by hand, with its span. toml hands a date/time
+/// over as a one-key map whose key has no span; that is reported as a value of
+/// the wrong type, `expected` saying what the table should have been.
+pub(crate) fn next_spanned_key<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    expected: &str,
+) -> Result<Option<Spanned<String>>, A::Error> {
+    map.next_key::<Spanned<String>>().map_err(|err| {
+        if err.to_string().contains(TOML_DATETIME_FIELD) {
+            de::Error::custom(format!("expected {expected}, found a TOML date/time"))
+        } else {
+            err
+        }
+    })
 }

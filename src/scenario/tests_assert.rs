@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::tests::{check, secs, with};
 use super::tests_files::assert_round_trip;
 use super::*;
-use crate::invariant::{SAMPLE_METRICS, SUMMARY_METRICS};
+use crate::metric_names::{SAMPLE_METRICS, SUMMARY_METRICS};
 
 fn parse(src: &str) -> Scenario {
     Scenario::parse(src, "t.toml").unwrap_or_else(|err| panic!("{err}\n{src}"))

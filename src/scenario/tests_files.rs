@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::keyword::{Keyword, choices, parse_keyword, spelling};
 use super::tests::secs;
 use super::*;
 
@@ -400,4 +401,20 @@ fn readme_examples_are_valid() {
     assert_eq!(scenario.lookups.len(), 1);
     assert_eq!(scenario.asserts.len(), 3);
     assert_round_trip(&scenario);
+}
+
+#[test]
+fn spellings_parse_back_and_errors_list_the_choices() {
+    for &(name, value) in Rejoin::CHOICES {
+        assert_eq!(spelling(value), name);
+        assert_eq!(parse_keyword::<Rejoin>(name), Ok(value));
+    }
+    assert_eq!(
+        parse_keyword::<Rejoin>("sometimes"),
+        Err(r#""sometimes" is not a rejoin policy; use "same", "new" or "never""#.to_owned())
+    );
+    assert_eq!(choices::<Arrival>(), r#""uniform", "poisson" or "even""#);
+    for &(name, value) in Security::CHOICES {
+        assert_eq!(value.as_str(), name);
+    }
 }

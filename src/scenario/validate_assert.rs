@@ -1,5 +1,5 @@
 //! `[[assert]]`: the condition parsed out of `that`, its metric checked against
-//! the names [`crate::invariant`] knows, and its time (`at`, `from`) checked
+//! the names of [`crate::metric_names`], and its time (`at`, `from`) checked
 //! against the samples the run will take.
 //!
 //! Samples are taken every `sample_interval` from `sample_interval` on, up to
@@ -16,8 +16,8 @@ use super::duration::{DurationValue, format_duration};
 use super::error::{ScenarioError, Source};
 use super::keyword::{choices, parse_keyword};
 use super::raw::RawAssert;
-use super::validate_workloads::{RawList, entries};
-use crate::invariant::{MetricKind, SAMPLE_METRICS, SUMMARY_METRICS, metric_kind};
+use super::validate_common::{RawList, entries};
+use crate::metric_names::{MetricKind, SAMPLE_METRICS, SUMMARY_METRICS, metric_kind};
 
 /// The form of `that`, for messages.
 const FORM: &str = r#"write "<metric> <op> <number>" with <op> one of >=, <=, >, <, == (e.g. "recall_mean >= 0.9")"#;

@@ -15,8 +15,9 @@ use super::error::{ScenarioError, Source};
 use super::keyword::{DistributionKind, choices, spelling};
 use super::model::MAX_NODES;
 use super::raw_workloads::{RawChurn, RawDistribution, RawParameter};
-use super::validate::{LengthDefault, check_at, check_length, number, positive_duration};
-use super::validate_workloads::{RawList, START, entries};
+use super::validate_common::{
+    LengthDefault, RawList, START, check_at, check_length, entries, number, positive_duration,
+};
 use super::workload::{Churn, Ratio, Rejoin, TimeDistribution};
 
 /// The share of churn departures that are crashes when `crash` is not given.

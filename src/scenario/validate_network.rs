@@ -19,7 +19,7 @@ use super::duration::format_duration;
 use super::error::{ScenarioError, Source};
 use super::model::{Latency, MAX_LATENCY, MAX_NAME_LEN, Network, Region};
 use super::raw::{RawLatency, RawMatrix, RawNetwork, RawRegion};
-use super::validate::number;
+use super::validate_common::number;
 
 /// How far from 1 the shares of the regions (and the fractions of a partition's
 /// groups) may sum.

@@ -16,26 +16,13 @@ use super::duration::format_duration;
 use super::error::{ScenarioError, Source};
 use super::model::{MAX_NODES, Network};
 use super::raw_workloads::{RawJoin, RawLeave, RawLookups, RawPartition, RawRegionGroups};
-use super::validate::{LengthDefault, check_at, check_length, number};
+use super::validate_common::{
+    LengthDefault, RawList, START, check_at, check_length, entries, number,
+};
 use super::validate_network::{SUM_TOLERANCE, known_regions};
 use super::workload::{
     Arrival, Departure, Join, Leave, LeaveWho, Lookups, MAX_LOOKUP_RATE, Partition, Split,
 };
-
-/// A workload list as deserialised.
-pub(crate) type RawList<T> = Option<Spanned<Vec<Spanned<T>>>>;
-
-/// The tail of the message for a workload that starts too late.
-pub(crate) const START: &str = "a workload must start before the run ends";
-
-/// The entries of a list, each with its index and span.
-pub(crate) fn entries<T>(raw: RawList<T>) -> impl Iterator<Item = (usize, Range<usize>, T)> {
-    raw.map(Spanned::into_inner)
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .map(|(index, entry)| (index, entry.span(), entry.into_inner()))
-}
 
 /// `[[join]]`: at least one; the node limit counts every join.
 pub(crate) fn resolve_joins(

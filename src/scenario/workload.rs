@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use super::keyword::Keyword;
+
 /// The largest `rate` of a `[[lookups]]` workload, in lookups per second.
 pub const MAX_LOOKUP_RATE: f64 = 1000.0;
 
@@ -49,6 +51,15 @@ pub enum Arrival {
     /// nothing drawn, as a test program that starts a node every few
     /// milliseconds.
     Even,
+}
+
+impl Keyword for Arrival {
+    const WHAT: &'static str = "an arrival process";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("uniform", Arrival::Uniform),
+        ("poisson", Arrival::Poisson),
+        ("even", Arrival::Even),
+    ];
 }
 
 /// A probability distribution of a length of time (`session`, `offline`).
@@ -107,6 +118,14 @@ pub enum Departure {
     Crash,
 }
 
+impl Keyword for Departure {
+    const WHAT: &'static str = "a departure mode";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("graceful", Departure::Graceful),
+        ("crash", Departure::Crash),
+    ];
+}
+
 /// The identity a node comes back with (`rejoin`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Rejoin {
@@ -117,6 +136,15 @@ pub enum Rejoin {
     New,
     /// `"never"`: a departed node stays away.
     Never,
+}
+
+impl Keyword for Rejoin {
+    const WHAT: &'static str = "a rejoin policy";
+    const CHOICES: &'static [(&'static str, Self)] = &[
+        ("same", Rejoin::Same),
+        ("new", Rejoin::New),
+        ("never", Rejoin::Never),
+    ];
 }
 
 /// A churn workload (`[[churn]]`).

@@ -149,9 +149,9 @@ fn a_partition_stops_traffic_between_groups_until_it_heals() {
         rate: 1.0,
     });
     let r = go(&s);
-    let during = |l: &crate::node::LookupOutcome| l.started >= secs(35) && l.finished < secs(90);
-    let after = |l: &crate::node::LookupOutcome| l.started >= secs(100);
-    let ok_rate = |f: &dyn Fn(&crate::node::LookupOutcome) -> bool| {
+    let during = |l: &crate::metrics::LookupOutcome| l.started >= secs(35) && l.finished < secs(90);
+    let after = |l: &crate::metrics::LookupOutcome| l.started >= secs(100);
+    let ok_rate = |f: &dyn Fn(&crate::metrics::LookupOutcome) -> bool| {
         let v: Vec<_> = r
             .lookups
             .iter()

@@ -13,20 +13,18 @@ use rand_chacha::ChaCha12Rng;
 
 use super::host::{Mode, Net, Time};
 use super::measure::Measure;
+use super::status::{Progress, ProgressFn, SimError};
 use super::timeline::{Event, Timeline, join_schedule};
-use super::{Progress, ProgressFn, SimError};
 use crate::dist;
-use crate::metrics::{NodeRecord, Recorder, RunReport};
+use crate::metrics::{Lag, NodeRecord, Recorder, RunReport};
 use crate::net::{LatencyModel, Network};
 use crate::node::Node;
-use crate::realtime::Lag;
 use crate::rng;
 use crate::scenario::{Departure, Scenario};
 use crate::scheduler::{NodeDriver, NodeId, Scheduler};
 use crate::trace::TraceHandle;
 
 mod actions;
-use actions::mean_gap;
 
 /// Polls allowed at one virtual instant before the run is declared stuck.
 const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
@@ -464,6 +462,11 @@ impl<'a> Simulation<'a> {
         }
         report
     }
+}
+
+/// Mean gap of a Poisson process of `rate` events per second.
+fn mean_gap(rate: f64) -> Duration {
+    Duration::from_secs_f64(1.0 / rate)
 }
 
 /// The record of `node`'s session, ending at `left_at` (`None`: the run's end).

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use curve25519_dalek::edwards::EdwardsPoint;
 
-use crate::{PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, Signature, SignatureError};
+use crate::signature::{PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, Signature, SignatureError};
 
 /// Entries a table holds before it is cleared.
 pub const CAPACITY: usize = 1 << 16;

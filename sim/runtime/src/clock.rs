@@ -8,9 +8,9 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use crate::entry::{Entry, Target};
 use crate::queue::TimerQueue;
 use crate::realtime;
-use crate::timer::{Entry, Target};
 
 thread_local! {
     /// The clock of the simulation running on this thread, if any.

@@ -28,6 +28,7 @@
 mod clock;
 pub mod dh;
 pub mod entropy;
+mod entry;
 mod queue;
 mod realtime;
 mod timer;

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, BinaryHeap};
 
-use crate::timer::Entry;
+use crate::entry::Entry;
 
 /// Width of a `far` bucket: 2^27 ns, about 134 ms.
 const BUCKET_SHIFT: u32 = 27;
@@ -91,7 +91,7 @@ mod tests {
     use rand_core::{RngCore, SeedableRng};
 
     use super::{BUCKET_SHIFT, TimerQueue};
-    use crate::timer::{Entry, Target};
+    use crate::entry::{Entry, Target};
 
     fn entry(deadline: u64, seq: u64, dead: bool) -> Entry {
         let target = if dead {

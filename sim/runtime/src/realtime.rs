@@ -10,7 +10,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::timer::{Entry, Target};
+use crate::entry::{Entry, Target};
 
 static BASE: OnceLock<Instant> = OnceLock::new();
 static TIMERS: OnceLock<Timers> = OnceLock::new();

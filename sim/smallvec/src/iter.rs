@@ -1,10 +1,12 @@
-//! The iterators of `SmallVec`: [`Drain`] and [`IntoIter`], and
-//! `IntoIterator` for owned and borrowed vectors.
+//! The iterators of `SmallVec`: [`Drain`] (with `SmallVec::drain`, which
+//! makes one) and [`IntoIter`], and `IntoIterator` for owned and borrowed
+//! vectors.
 
 use std::fmt;
 use std::iter::FusedIterator;
+use std::ops::RangeBounds;
 
-use crate::{Array, SmallVec};
+use crate::vec::{Array, SmallVec};
 
 /// The iterator traits of a wrapper whose `inner` is a std vector iterator
 /// of `A::Item`s, forwarded to it; `[lifetime]` names the wrapper's
@@ -33,6 +35,15 @@ macro_rules! forward_iterator {
         impl<$($lt,)? A: Array> ExactSizeIterator for $ty {}
         impl<$($lt,)? A: Array> FusedIterator for $ty {}
     };
+}
+
+impl<A: Array> SmallVec<A> {
+    /// Removes the elements in `range` and yields them.
+    pub fn drain<R: RangeBounds<usize>>(&mut self, range: R) -> Drain<'_, A> {
+        Drain {
+            inner: self.vec.drain(range),
+        }
+    }
 }
 
 /// An iterator that removes a range of a `SmallVec`'s elements.

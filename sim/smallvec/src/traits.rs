@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::ops;
 use std::slice::SliceIndex;
 
-use crate::{Array, SmallVec};
+use crate::vec::{Array, SmallVec};
 
 impl<A: Array> ops::Deref for SmallVec<A> {
     type Target = [A::Item];

@@ -9,7 +9,7 @@ use std::time::Duration;
 use libp2p::PeerId;
 use rand_chacha::ChaCha12Rng;
 
-use super::Simulation;
+use super::{Simulation, mean_gap};
 use crate::dist;
 use crate::net::GroupFn;
 use crate::rng;
@@ -175,11 +175,6 @@ impl Simulation<'_> {
             self.timeline.push(next, Event::Lookup(w));
         }
     }
-}
-
-/// Mean gap of a Poisson process of `rate` events per second.
-pub(super) fn mean_gap(rate: f64) -> Duration {
-    Duration::from_secs_f64(1.0 / rate)
 }
 
 /// A random Kademlia key drawn from `r`, as `PeerId::random` makes one.

@@ -9,18 +9,18 @@ use std::process::{Command, ExitCode, Stdio};
 
 use libp2p_sim::csvfile;
 
-use crate::cli::{self, RunArgs};
+use super::args::{RunArgs, load_run, out_dir, repro_command};
 
 /// Runs the check; exit code 0 when both traces are identical, 1 when they
 /// differ or a run failed, 2 for a bad scenario.
 pub fn check(args: &RunArgs) -> ExitCode {
-    let scenario = match cli::load_run(args) {
+    let scenario = match load_run(args) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let seed = args.seed.unwrap_or(scenario.seed);
-    let out = cli::out_dir(args, &scenario, seed);
-    let repro = format!("{} --check-determinism", cli::repro_command(args, seed));
+    let out = out_dir(args, &scenario, seed);
+    let repro = format!("{} --check-determinism", repro_command(args, seed));
     match compare_runs(args, seed, &out) {
         Ok(Verdict::Same { events, hash }) => {
             println!(

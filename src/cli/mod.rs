@@ -1,8 +1,23 @@
 //! The `sim` command line.
+//!
+//! Its modules form three layers, listed from the bottom up; a module
+//! imports only modules of the layers below its own:
+//!
+//! * `args`: the arguments of `sim run` and what the layers above share
+//!   (loading a scenario, output directories, repro commands, exit codes);
+//! * `sweep` (`sim sweep`, `sim merge`), `determinism`
+//!   (`sim run --check-determinism`) and `bench` (`sim bench`);
+//! * this module: the clap [`Cli`], the dispatch, `sim run`, `check` and
+//!   `compare`.
 
 // The doc comments below are clap's `--help` text, where `<name>` is the
 // usual placeholder notation, not HTML; rustdoc would warn about every one.
 #![allow(rustdoc::invalid_html_tags)]
+
+mod args;
+mod bench;
+mod determinism;
+mod sweep;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,8 +31,10 @@ use libp2p_sim::machine::{self, Performance, Stopwatch};
 use libp2p_sim::metrics::RunReport;
 use libp2p_sim::metrics::summary::{Spread, level_name};
 use libp2p_sim::scenario::{Scenario, format_duration};
-use libp2p_sim::sim::{self, Progress, RunOptions, TestFaults};
+use libp2p_sim::sim::{self, Progress, RunOptions};
 use libp2p_sim::trace::TraceFilter;
+
+use args::{EXIT_BAD_INPUT, EXIT_INTERRUPTED, RunArgs, load_run, out_dir, repro_command};
 
 /// Deterministic simulation of rust-libp2p networks in virtual time.
 #[derive(Debug, Parser)]
@@ -112,105 +129,11 @@ enum Command {
     },
 }
 
-/// Arguments of `sim run`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
-    /// The scenario file (TOML), e.g. scenarios/bootstrap.toml.
-    pub scenario: PathBuf,
-    /// Seed of the run [default: the scenario's `seed`].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Run the scenario scaled to this many nodes (join counts scale; see
-    /// scenarios/README.md), named <name>-<nodes>.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub nodes: Option<u32>,
-    /// Output directory [default: results/<scenario name>/seed-<seed>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Do not print progress while running.
-    #[arg(long, short)]
-    pub quiet: bool,
-    /// Do not draw the SVG charts and index.html (CSV files only).
-    #[arg(long)]
-    pub no_plot: bool,
-    /// Write every swarm, Kademlia and scenario event to events.csv.
-    #[arg(long)]
-    pub trace: bool,
-    /// Keep only some events in events.csv (implies --trace): comma-separated
-    /// node indices, node ranges (0-9) and event kinds (connection_closed).
-    #[arg(long, value_name = "FILTER")]
-    pub trace_filter: Option<String>,
-    /// Run the scenario twice, in two processes, and compare their event
-    /// traces; report the first divergent event if they differ.
-    #[arg(long)]
-    pub check_determinism: bool,
-    /// Run in real time instead of simulating: TCP on 127.0.0.1, the real
-    /// clock, a tokio runtime; the same timeline and output files. Not
-    /// deterministic. For fidelity checks against a simulated run.
-    #[arg(long, conflicts_with = "check_determinism")]
-    pub realtime: bool,
-    /// Compute Noise's X25519 key agreement on the curve. By default a
-    /// simulation uses a stand-in that costs no CPU and writes the same
-    /// bytes (README, "How determinism works"); real-time runs always use
-    /// the curve.
-    #[arg(long)]
-    pub real_x25519: bool,
-    /// For tests of the harness itself: panic while polling node NODE at
-    /// virtual time MS (milliseconds), e.g. 7@5000.
-    #[arg(long, value_name = "NODE@MS", hide = true, value_parser = parse_node_at)]
-    pub inject_panic: Option<(u32, u64)>,
-    /// For tests of the harness itself: mix the process id into the seed of
-    /// libp2p's entropy, so that two processes differ.
-    #[arg(long, hide = true)]
-    pub unseeded_entropy: bool,
-}
-
-impl RunArgs {
-    /// The faults that the hidden test options inject.
-    pub fn test_faults(&self) -> TestFaults {
-        TestFaults {
-            panic_at: self
-                .inject_panic
-                .map(|(node, ms)| (node, Duration::from_millis(ms))),
-            unseeded_entropy: self.unseeded_entropy,
-        }
-    }
-
-    /// The hidden test options, as command-line arguments.
-    pub fn test_fault_args(&self) -> Vec<String> {
-        let mut args = Vec::new();
-        if let Some((node, ms)) = self.inject_panic {
-            args.push(format!("--inject-panic={node}@{ms}"));
-        }
-        if self.unseeded_entropy {
-            args.push("--unseeded-entropy".to_string());
-        }
-        args
-    }
-}
-
-/// Parses `NODE@MS`.
-fn parse_node_at(text: &str) -> Result<(u32, u64), String> {
-    let bad = || format!("{text:?}: use NODE@MS, e.g. 7@5000");
-    let (node, ms) = text.split_once('@').ok_or_else(bad)?;
-    Ok((
-        node.parse().map_err(|_| bad())?,
-        ms.parse().map_err(|_| bad())?,
-    ))
-}
-
-/// Exit code for a scenario file that cannot be used (as for usage errors).
-const EXIT_BAD_INPUT: u8 = 2;
-
-/// Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells
-/// report an interrupted command).
-const EXIT_INTERRUPTED: u8 = 130;
-
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) if args.check_determinism => crate::determinism::check(&args),
+        Command::Run(args) if args.check_determinism => determinism::check(&args),
         Command::Run(args) => run(&args),
         Command::Check { scenario } => check(&scenario),
         Command::Sweep {
@@ -228,7 +151,7 @@ pub fn main() -> ExitCode {
             limit,
             max_memory,
             out,
-        } => crate::bench::bench(&crate::bench::Plan {
+        } => bench::bench(&bench::Plan {
             scenarios,
             nodes,
             seed,
@@ -238,7 +161,7 @@ pub fn main() -> ExitCode {
             out,
         }),
         Command::Compare { a, b, out } => compare(&a, &b, out),
-        Command::Merge { inputs, out } => crate::sweep::merge(&inputs, &out).unwrap_or_else(|e| {
+        Command::Merge { inputs, out } => sweep::merge(&inputs, &out).unwrap_or_else(|e| {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }),
@@ -303,78 +226,23 @@ fn sweep_command(
         eprintln!("error: {e}");
         ExitCode::from(EXIT_BAD_INPUT)
     };
-    let mut seeds = match crate::sweep::parse_seeds(seeds) {
+    let mut seeds = match sweep::parse_seeds(seeds) {
         Ok(s) => s,
         Err(e) => return usage(format!("--seeds {e}")),
     };
     if let Some(text) = shard {
-        match crate::sweep::parse_shard(text) {
-            Ok(s) => seeds = crate::sweep::shard(&seeds, s),
+        match sweep::parse_shard(text) {
+            Ok(s) => seeds = sweep::shard(&seeds, s),
             Err(e) => return usage(format!("--shard {e}")),
         }
     }
     let jobs = jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    crate::sweep::sweep(scenario, &seeds, jobs, out).unwrap_or_else(|e| {
+    sweep::sweep(scenario, &seeds, jobs, out).unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
-}
-
-/// Loads the scenario of `args`, or prints the error (exit code 2).
-pub fn load(path: &Path) -> Result<Scenario, ExitCode> {
-    Scenario::load(path).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(EXIT_BAD_INPUT)
-    })
-}
-
-/// The output directory of a run: `results/<name>/seed-<seed>`, or
-/// `realtime-seed-<seed>` for a real-time run.
-pub fn out_dir(args: &RunArgs, scenario: &Scenario, seed: u64) -> PathBuf {
-    let mode = if args.realtime { "realtime-" } else { "" };
-    args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(&scenario.name)
-            .join(format!("{mode}seed-{seed}"))
-    })
-}
-
-/// Loads the scenario of a `sim run`, scaled by `--nodes`, or prints the
-/// error (exit code 2).
-pub fn load_run(args: &RunArgs) -> Result<Scenario, ExitCode> {
-    let scenario = load(&args.scenario)?;
-    match args.nodes {
-        None => Ok(scenario),
-        Some(n) => scenario.scaled(n).map_err(|e| {
-            eprintln!("error: --nodes {n}: {e}");
-            ExitCode::from(EXIT_BAD_INPUT)
-        }),
-    }
-}
-
-/// The command that reproduces a `sim run` (scenario, seed, node count).
-pub fn repro_command(args: &RunArgs, seed: u64) -> String {
-    let nodes = args
-        .nodes
-        .map(|n| format!(" --nodes {n}"))
-        .unwrap_or_default();
-    let realtime = if args.realtime { " --realtime" } else { "" };
-    let x25519 = if args.real_x25519 {
-        " --real-x25519"
-    } else {
-        ""
-    };
-    let faults: String = args
-        .test_fault_args()
-        .iter()
-        .map(|a| format!(" {}", a.replace('=', " ")))
-        .collect();
-    format!(
-        "sim run {} --seed {seed}{nodes}{realtime}{x25519}{faults}",
-        args.scenario.display()
-    )
 }
 
 fn run(args: &RunArgs) -> ExitCode {

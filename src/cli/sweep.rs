@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use libp2p_sim::csvfile::{self, CsvBuf, write_atomic};
 use libp2p_sim::machine::Stopwatch;
 
-use crate::cli;
+use super::args::load;
 
 /// Columns of `sweep.csv`, the fields of [`Row`].
 const COLUMNS: [&str; 10] = [
@@ -153,7 +153,7 @@ pub fn sweep(
     jobs: usize,
     out: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let scenario = match cli::load(scenario_path) {
+    let scenario = match load(scenario_path) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

@@ -1,0 +1,304 @@
+//! What a run records as it goes ([`Recorder`]): sessions, samples, lookups,
+//! departures; and the finished [`RunReport`].
+
+use std::time::Duration;
+
+use libp2p::PeerId;
+
+use super::outcome::{BootstrapOutcome, LookupOutcome, TableStats};
+use crate::net::NetStats;
+use crate::scenario::Scenario;
+use crate::scheduler::{NodeId, SchedulerStats};
+
+/// Recall levels whose first-reach times `discovery.csv` reports.
+pub const RECALL_LEVELS: [f64; 3] = [0.5, 0.9, 1.0];
+
+/// One session of a node: from a join to its departure or the end of the run.
+#[derive(Debug, Clone)]
+pub struct NodeRecord {
+    /// Node index.
+    pub index: NodeId,
+    /// Its peer id.
+    pub peer_id: PeerId,
+    /// Virtual time it joined.
+    pub joined_at: Duration,
+    /// End of its first bootstrap query, if any.
+    pub first_bootstrap: Option<BootstrapOutcome>,
+    /// Virtual times its routing table first held 50 %, 90 % and 100 % of
+    /// its true k closest live peers ([`RECALL_LEVELS`]).
+    pub recall_reached: [Option<Duration>; 3],
+    /// Virtual time it was first in the routing tables of at least half of
+    /// its own true k closest live peers.
+    pub visible_at: Option<Duration>,
+    /// When it left, if it did.
+    pub left_at: Option<Duration>,
+    /// Routing table and connections at the end of the session.
+    pub end: TableStats,
+}
+
+impl NodeRecord {
+    /// Time from join until the first bootstrap query ended.
+    pub fn bootstrap_latency(&self) -> Option<Duration> {
+        self.first_bootstrap
+            .map(|b| b.at.saturating_sub(self.joined_at))
+    }
+
+    /// Time from join until recall level `i` of [`RECALL_LEVELS`].
+    pub fn recall_latency(&self, i: usize) -> Option<Duration> {
+        self.recall_reached[i].map(|t| t.saturating_sub(self.joined_at))
+    }
+
+    /// Time from join until it was visible to half its k closest.
+    pub fn visible_latency(&self) -> Option<Duration> {
+        self.visible_at.map(|t| t.saturating_sub(self.joined_at))
+    }
+}
+
+/// One routing-table sample of one node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Virtual time of the sample.
+    pub time: Duration,
+    /// Node index.
+    pub node: NodeId,
+    /// Entries, non-empty buckets and connected peers.
+    pub stats: TableStats,
+    /// Entries whose peer is not live.
+    pub stale: usize,
+    /// `|table ∩ true k closest| / |true k closest|`; `None` when the node
+    /// is alone.
+    pub recall: Option<f64>,
+}
+
+/// One network-wide sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetworkSample {
+    /// Virtual time of the sample.
+    pub time: Duration,
+    /// Live nodes.
+    pub live: usize,
+    /// Joins since the previous sample.
+    pub joins: u64,
+    /// Departures (graceful and crashes) since the previous sample.
+    pub departures: u64,
+    /// Connections open (both ends held).
+    pub connections: u64,
+    /// Bytes carried since the previous sample.
+    pub bytes: u64,
+    /// Write calls (messages) carried since the previous sample.
+    pub messages: u64,
+    /// Mean of the nodes' recall.
+    pub recall_mean: Option<f64>,
+    /// 10th percentile (nearest rank) of the nodes' recall.
+    pub recall_p10: Option<f64>,
+    /// Mean over nodes of stale entries / entries (nodes with entries).
+    pub stale_fraction_mean: Option<f64>,
+}
+
+/// A finished lookup and how well it found the truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupRecord {
+    /// What Kademlia reported.
+    pub outcome: LookupOutcome,
+    /// `|returned ∩ true k closest live peers of the key| / |true k
+    /// closest|`, at the moment the lookup finished.
+    pub recall: Option<f64>,
+}
+
+/// How many nodes left during a run, and how.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Departures {
+    /// Graceful departures.
+    pub graceful: u64,
+    /// Crashes.
+    pub crashes: u64,
+}
+
+/// Collects what a run measures as it happens.
+pub struct Recorder {
+    scenario: String,
+    seed: u64,
+    samples: Vec<Sample>,
+    network: Vec<NetworkSample>,
+    sessions: Vec<NodeRecord>,
+    lookups: Vec<LookupRecord>,
+    lookups_abandoned: u64,
+    departures: Departures,
+}
+
+impl Recorder {
+    /// A recorder for a run of `scenario` with `seed`.
+    pub fn new(scenario: &Scenario, seed: u64) -> Self {
+        Recorder {
+            scenario: scenario.name.clone(),
+            seed,
+            samples: Vec::new(),
+            network: Vec::new(),
+            sessions: Vec::new(),
+            lookups: Vec::new(),
+            lookups_abandoned: 0,
+            departures: Departures::default(),
+        }
+    }
+
+    /// Records one node's sample.
+    pub fn sample(&mut self, sample: Sample) {
+        self.samples.push(sample);
+    }
+
+    /// Records one network-wide sample.
+    pub fn network_sample(&mut self, sample: NetworkSample) {
+        self.network.push(sample);
+    }
+
+    /// Records a session that ended (by departure or by the end of the run).
+    pub fn session(&mut self, record: NodeRecord) {
+        self.sessions.push(record);
+    }
+
+    /// Records a finished lookup.
+    pub fn lookup(&mut self, record: LookupRecord) {
+        self.lookups.push(record);
+    }
+
+    /// Records a departure; `abandoned` lookups of the node were in flight.
+    pub fn departed(&mut self, crash: bool, abandoned: usize) {
+        if crash {
+            self.departures.crashes += 1;
+        } else {
+            self.departures.graceful += 1;
+        }
+        self.lookups_abandoned += abandoned as u64;
+    }
+
+    /// Departures so far.
+    pub fn departures(&self) -> Departures {
+        self.departures
+    }
+
+    /// The report of the finished run.
+    pub fn finish(
+        mut self,
+        virtual_time: Duration,
+        scheduler: SchedulerStats,
+        network: NetStats,
+    ) -> RunReport {
+        self.sessions.sort_by_key(|r| (r.joined_at, r.index));
+        RunReport {
+            scenario: self.scenario,
+            seed: self.seed,
+            nodes: self.sessions,
+            lookups: self.lookups,
+            lookups_abandoned: self.lookups_abandoned,
+            departures: self.departures,
+            samples: self.samples,
+            network_samples: self.network,
+            virtual_time,
+            scheduler,
+            network,
+            trace_hash: String::new(),
+            trace_events: 0,
+            trace_file: None,
+            lag: None,
+            complete: true,
+        }
+    }
+}
+
+/// Everything a finished run measured.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// One record per session (join), in join order.
+    pub nodes: Vec<NodeRecord>,
+    /// Finished lookups, in finishing order.
+    pub lookups: Vec<LookupRecord>,
+    /// Lookups whose node left before they finished.
+    pub lookups_abandoned: u64,
+    /// Graceful departures and crashes during the run.
+    pub departures: Departures,
+    /// Routing-table samples, in time then node order.
+    pub samples: Vec<Sample>,
+    /// Network-wide samples, in time order.
+    pub network_samples: Vec<NetworkSample>,
+    /// Virtual time the run reached.
+    pub virtual_time: Duration,
+    /// Scheduler counters.
+    pub scheduler: SchedulerStats,
+    /// Network counters.
+    pub network: NetStats,
+    /// Hash of every traced event, in order (see `trace`).
+    pub trace_hash: String,
+    /// Events in the trace.
+    pub trace_events: u64,
+    /// `events.csv`, when the run was traced.
+    pub trace_file: Option<std::path::PathBuf>,
+    /// Real-time mode only: how late scenario events were applied.
+    pub lag: Option<Lag>,
+    /// False when the run stopped early (a panic, a livelock, a stop
+    /// request): the figures cover the run up to that moment only.
+    pub complete: bool,
+}
+
+impl RunReport {
+    /// The same report, marked as covering an incomplete run.
+    pub fn incomplete(mut self) -> Self {
+        self.complete = false;
+        self
+    }
+}
+
+/// Whole milliseconds of `d`, rounded down.
+pub fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// How late a real-time run applied its scenario events (joins, samples,
+/// departures, lookups) against their scheduled times: a run that keeps up
+/// with its timeline has small figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lag {
+    /// Events applied.
+    pub events: u64,
+    /// Sum of their delays.
+    pub total: Duration,
+    /// The largest delay.
+    pub max: Duration,
+}
+
+impl Lag {
+    /// Counts one event applied `late` after its time.
+    pub fn record(&mut self, late: Duration) {
+        self.events += 1;
+        self.total += late;
+        self.max = self.max.max(late);
+    }
+
+    /// Mean delay (zero without events).
+    pub fn mean(&self) -> Duration {
+        match u32::try_from(self.events) {
+            Ok(0) | Err(_) => Duration::ZERO,
+            Ok(n) => self.total / n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lag_keeps_mean_and_maximum() {
+        let mut lag = Lag::default();
+        assert_eq!(lag.mean(), Duration::ZERO);
+        for ms in [1, 2, 9] {
+            lag.record(Duration::from_millis(ms));
+        }
+        assert_eq!(lag.events, 3);
+        assert_eq!(lag.mean(), Duration::from_millis(4));
+        assert_eq!(lag.max, Duration::from_millis(9));
+    }
+}
