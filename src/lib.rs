@@ -77,6 +77,7 @@
 pub mod compare;
 pub mod csvfile;
 pub mod dist;
+pub mod engine;
 pub mod invariant;
 pub mod machine;
 pub mod metric_names;

@@ -1,6 +1,7 @@
 //! The latency model: per-link one-way latency and the region of each node,
 //! both pure functions of the run's seed and the node indices.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::rng;
@@ -14,6 +15,8 @@ pub struct LatencyModel {
     config: NetworkConfig,
     /// Cumulative region shares, for placing nodes.
     cumulative: Vec<f64>,
+    /// One-way latencies set for single links, by (lower, higher) node.
+    links: BTreeMap<(NodeId, NodeId), Duration>,
 }
 
 impl LatencyModel {
@@ -43,7 +46,14 @@ impl LatencyModel {
             seed,
             config: config.clone(),
             cumulative,
+            links: BTreeMap::new(),
         }
+    }
+
+    /// Sets the one-way latency of the link between `a` and `b`, over
+    /// whatever the configuration gives it.
+    pub fn set_link(&mut self, a: NodeId, b: NodeId, one_way: Duration) {
+        self.links.insert((a.min(b), a.max(b)), one_way);
     }
 
     /// The region of `node` (an index into the scenario's regions), `None`
@@ -63,6 +73,9 @@ impl LatencyModel {
     /// address that belongs to no node).
     pub fn one_way(&self, a: NodeId, b: Option<NodeId>) -> Duration {
         let b = b.unwrap_or(NodeId::MAX);
+        if let Some(d) = self.links.get(&(a.min(b), a.max(b))) {
+            return *d;
+        }
         let latency = match (self.region_of(a), self.region_of(b)) {
             (Some(ra), Some(rb)) => self.config.region_latency(ra, rb),
             _ => &self.config.latency,

@@ -126,6 +126,12 @@ impl Network {
         self.fabric.heal();
     }
 
+    /// Sets the one-way latency between `a` and `b` for connections made
+    /// from now on.
+    pub fn set_link_latency(&self, a: NodeId, b: NodeId, one_way: Duration) {
+        self.lock().model.set_link(a, b, one_way);
+    }
+
     /// The fate of a SYN from `node` to `port` sent now.
     pub(crate) fn syn(&self, node: NodeId, port: u64) -> Syn {
         let latency = self.latency_to_port(node, port);

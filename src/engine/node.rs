@@ -1,0 +1,154 @@
+//! One node of an engine simulation: the user's behaviour in a real
+//! `libp2p::Swarm`, on the simulated network, with its identity drawn from
+//! the seed.
+
+use std::collections::VecDeque;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::core::transport::timeout::TransportTimeout;
+use libp2p::core::{Transport, upgrade};
+use libp2p::identity::Keypair;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, noise, plaintext, yamux};
+use rand_core::RngCore;
+
+use super::SimConfig;
+use crate::net::Network;
+use crate::rng;
+use crate::scenario::Security;
+use crate::scheduler::{NodeId, SimExecutor};
+use crate::trace::TraceHandle;
+
+/// At most this many swarm events are taken per poll of a node before it
+/// yields to other tasks (it stays ready).
+const EVENTS_PER_POLL: usize = 64;
+
+/// The ed25519 identity of node `index` under seed `seed`: the same node of
+/// the same seed has the same key, also after a restart.
+pub fn identity(seed: u64, index: NodeId) -> Keypair {
+    let mut secret = [0u8; 32];
+    rng::stream(seed, "identity", u64::from(index)).fill_bytes(&mut secret);
+    Keypair::ed25519_from_bytes(secret).expect("any 32 bytes are a valid ed25519 secret key")
+}
+
+/// A swarm event with the virtual time it was taken from the swarm.
+pub type TimedEvent<E> = (Duration, SwarmEvent<E>);
+
+/// A running node.
+pub(super) struct SimNode<B: NetworkBehaviour> {
+    pub swarm: Swarm<B>,
+    /// Events not taken by the test yet, oldest first.
+    pub events: VecDeque<TimedEvent<B::ToSwarm>>,
+}
+
+/// Builds node `index`'s swarm on `net`: TCP-like links, Noise or plaintext,
+/// Yamux, the dial and upgrade bounded by the connection timeout (as
+/// libp2p's `SwarmBuilder` does), listening on `addr`, which is also its
+/// external address.
+pub(super) fn build<B: NetworkBehaviour>(
+    config: &SimConfig,
+    index: NodeId,
+    key: &Keypair,
+    net: &Network,
+    executor: SimExecutor,
+    addr: Multiaddr,
+    behaviour: B,
+) -> SimNode<B> {
+    let peer_id = key.public().to_peer_id();
+    let base = net.transport(index).upgrade(upgrade::Version::V1);
+    let upgraded = match config.security {
+        Security::Noise => base
+            .authenticate(noise::Config::new(key).expect("ed25519 keys sign Noise keys"))
+            .multiplex(yamux::Config::default())
+            .boxed(),
+        Security::Plaintext => base
+            .authenticate(plaintext::Config::new(key))
+            .multiplex(yamux::Config::default())
+            .boxed(),
+    };
+    let transport = TransportTimeout::new(upgraded, config.connection_timeout).boxed();
+    let swarm_config = libp2p::swarm::Config::with_executor(executor)
+        .with_idle_connection_timeout(config.idle_timeout);
+    let mut swarm = Swarm::new(transport, behaviour, peer_id, swarm_config);
+    swarm
+        .listen_on(addr.clone())
+        .expect("each node has its own simulated port");
+    swarm.add_external_address(addr);
+    SimNode {
+        swarm,
+        events: VecDeque::new(),
+    }
+}
+
+impl<B: NetworkBehaviour> SimNode<B> {
+    /// Polls the swarm, queueing up to `EVENTS_PER_POLL` events stamped
+    /// `now`, each recorded in `trace`.
+    pub fn poll(
+        &mut self,
+        index: NodeId,
+        cx: &mut Context<'_>,
+        now: Duration,
+        trace: &TraceHandle,
+    ) {
+        for _ in 0..EVENTS_PER_POLL {
+            match self.swarm.poll_next_unpin(cx) {
+                Poll::Ready(Some(event)) => {
+                    let (kind, peer) = trace_kind(&event);
+                    trace
+                        .borrow_mut()
+                        .record(now, index, kind, peer.as_ref(), || details(&event));
+                    self.events.push_back((now, event));
+                }
+                Poll::Ready(None) | Poll::Pending => return,
+            }
+        }
+        cx.waker().wake_by_ref();
+    }
+}
+
+/// The trace kind and peer of a swarm event.
+fn trace_kind<E>(event: &SwarmEvent<E>) -> (&'static str, Option<PeerId>) {
+    match event {
+        SwarmEvent::Behaviour(_) => ("behaviour", None),
+        SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+            ("connection_established", Some(*peer_id))
+        }
+        SwarmEvent::ConnectionClosed { peer_id, .. } => ("connection_closed", Some(*peer_id)),
+        SwarmEvent::IncomingConnection { .. } => ("incoming_connection", None),
+        SwarmEvent::IncomingConnectionError { .. } => ("incoming_error", None),
+        SwarmEvent::OutgoingConnectionError { peer_id, .. } => ("dial_error", *peer_id),
+        SwarmEvent::NewListenAddr { .. } => ("new_listen_addr", None),
+        SwarmEvent::ExpiredListenAddr { .. } => ("expired_listen_addr", None),
+        SwarmEvent::ListenerClosed { .. } => ("listener_closed", None),
+        SwarmEvent::ListenerError { .. } => ("listener_error", None),
+        SwarmEvent::Dialing { peer_id, .. } => ("dialing", *peer_id),
+        SwarmEvent::NewExternalAddrCandidate { .. } => ("external_addr_candidate", None),
+        SwarmEvent::ExternalAddrConfirmed { .. } => ("external_addr_confirmed", None),
+        SwarmEvent::ExternalAddrExpired { .. } => ("external_addr_expired", None),
+        SwarmEvent::NewExternalAddrOfPeer { peer_id, .. } => {
+            ("external_addr_of_peer", Some(*peer_id))
+        }
+        _ => ("other", None),
+    }
+}
+
+/// Free-text details of a traced event (only built when the trace is
+/// written to a file): the connection's role, or the error.
+fn details<E>(event: &SwarmEvent<E>) -> String {
+    match event {
+        SwarmEvent::ConnectionEstablished { endpoint, .. } => if endpoint.is_dialer() {
+            "dialer"
+        } else {
+            "listener"
+        }
+        .to_string(),
+        SwarmEvent::ConnectionClosed { cause, .. } => {
+            cause.as_ref().map(|c| c.to_string()).unwrap_or_default()
+        }
+        SwarmEvent::OutgoingConnectionError { error, .. } => error.to_string(),
+        SwarmEvent::IncomingConnectionError { error, .. } => error.to_string(),
+        _ => String::new(),
+    }
+}
