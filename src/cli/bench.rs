@@ -69,9 +69,15 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
         .iter()
         .map(|p| Scenario::load(p).map(|s| (p, s)))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(baseline) = &plan.baseline {
-        check_baseline(baseline)?;
-    }
+    // The path as given may be relative without a slash, which
+    // `Command::new` would look up in PATH instead of here.
+    let baseline = match &plan.baseline {
+        Some(path) => {
+            check_baseline(path)?;
+            Some(std::fs::canonicalize(path)?)
+        }
+        None => None,
+    };
     std::fs::create_dir_all(&plan.out)
         .with_context(|| format!("creating {}", plan.out.display()))?;
     let exe = std::env::current_exe()?;
@@ -126,7 +132,7 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
             all_ok &= !matches!(run.exit, Exit::Code(c) if c != 0);
             gave_up = run.exit != Exit::Code(0);
             rows.push(row);
-            if let Some(baseline) = plan.baseline.as_ref().filter(|_| scenario.name == "storm") {
+            if let Some(baseline) = baseline.as_ref().filter(|_| scenario.name == "storm") {
                 eprintln!("bench: baseline {} {n}", baseline.display());
                 let mut cmd = Command::new(baseline);
                 cmd.arg(n.to_string())
