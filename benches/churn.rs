@@ -5,6 +5,12 @@
 //! lookups per second. Each iteration is the whole 3-minute run. Run with
 //! `cargo bench --bench churn`.
 
+// The allocator of the `sim` binary (src/main.rs), so that the benches
+// measure what a run costs there.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use libp2p_sim::scenario::Scenario;
 use libp2p_sim::sim;

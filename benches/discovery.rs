@@ -4,6 +4,12 @@
 //! iteration ends when every node's first Kademlia bootstrap has finished.
 //! One `BenchmarkId` per size. Run with `cargo bench --bench discovery`.
 
+// The allocator of the `sim` binary (src/main.rs), so that the benches
+// measure what a run costs there.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use libp2p_sim::scenario::Scenario;
 use libp2p_sim::sim;

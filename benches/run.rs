@@ -6,6 +6,12 @@
 //! the run lasts one simulated minute), so criterion's figure divided by the
 //! node count is the cost per node-minute of a forming network.
 
+// The allocator of the `sim` binary (src/main.rs), so that the benches
+// measure what a run costs there.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use libp2p_sim::scenario::Scenario;
 use libp2p_sim::sim;

@@ -12,6 +12,12 @@
 //! Throughput is in events (task polls), so criterion reports events per
 //! second.
 
+// The allocator of the `sim` binary (src/main.rs), so that the benches
+// measure what a run costs there.
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::task::Context;
 use std::time::Duration;
 

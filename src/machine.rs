@@ -48,19 +48,6 @@ impl Stopwatch {
     }
 }
 
-/// The allocator of every program built on this library (the `sim` binary,
-/// the tests, the benches): jemalloc. A simulation allocates and frees small
-/// buffers at a high rate (Yamux frames, Noise messages, Kademlia messages
-/// and routing-table iterators), and a general-purpose allocator tuned for
-/// that beats glibc's `malloc` here; `docs/performance.md` gives the
-/// figures. Allocation addresses never reach an output, so the choice does
-/// not touch determinism (the trace hashes are the same with every
-/// allocator). A program that embeds the library and wants its own
-/// allocator turns the `jemalloc` feature off.
-#[cfg(feature = "jemalloc")]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// Set by the first SIGINT or SIGTERM once [`stop_on_signals`] is installed.
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
