@@ -17,7 +17,7 @@
 //!   crate.
 //! * Layer 1: [`scheduler`], [`scenario`].
 //! * Layer 2: [`dist`], [`net`], [`trace`].
-//! * Layer 3: [`metrics`], [`realtime`].
+//! * Layer 3: [`engine`], [`metrics`], [`realtime`].
 //! * Layer 4: [`node`], [`machine`].
 //! * Layer 5: [`oracle`], [`invariant`], [`report`].
 //! * Layer 6: [`sim`], [`compare`].
@@ -38,6 +38,10 @@
 //! * [`net`]: the simulated network: `/memory/<port>` addresses, links with
 //!   per-link latency, TCP-like connection set-up and refusal.
 //! * [`trace`]: the event trace of a run, its hash and `events.csv`.
+//! * [`engine`]: the simulator as a library for any `NetworkBehaviour`:
+//!   [`engine::Sim`] (nodes, connections, virtual time, faults), the check
+//!   that the build can simulate, and tests over seeds in child processes
+//!   ([`engine::seeds`]). Start there to run your own libp2p code.
 //! * [`metrics`]: what a run measured and the CSV files it writes.
 //! * [`realtime`]: real-time mode, the same run on TCP over loopback with
 //!   the real clock.

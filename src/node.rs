@@ -8,19 +8,15 @@ use std::time::Duration;
 use futures::StreamExt;
 use std::num::NonZeroUsize;
 
-use libp2p::core::transport::timeout::TransportTimeout;
-use libp2p::core::{Transport, upgrade};
-use libp2p::identity::Keypair;
+use libp2p::core::Transport;
 use libp2p::kad::store::MemoryStore;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, noise, ping, plaintext, yamux};
-use rand_core::RngCore;
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, ping};
 
 use crate::metrics::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::net::{self, Network};
-use crate::rng;
-use crate::scenario::{Security, Stack};
+use crate::scenario::Stack;
 use crate::scheduler::{NodeId, SimExecutor};
 use crate::trace::TraceHandle;
 
@@ -85,12 +81,9 @@ fn kademlia(peer_id: PeerId, stack: &Stack) -> kad::Behaviour<MemoryStore> {
     kad
 }
 
-/// The ed25519 identity of node `index` under run seed `seed`.
-pub fn identity(seed: u64, index: NodeId) -> Keypair {
-    let mut secret = [0u8; 32];
-    rng::stream(seed, "identity", u64::from(index)).fill_bytes(&mut secret);
-    Keypair::ed25519_from_bytes(secret).expect("any 32 bytes are a valid ed25519 secret key")
-}
+/// The ed25519 identity of node `index` under run seed `seed` (the
+/// engine's, so a study and an engine test give a node the same key).
+pub use crate::engine::identity;
 
 impl Node {
     /// Builds node `index` on the simulated network, listening on its
@@ -132,19 +125,8 @@ impl Node {
     {
         let key = identity(seed, index);
         let peer_id = key.public().to_peer_id();
-        let base = base.upgrade(upgrade::Version::V1);
-        let upgraded = match stack.security {
-            Security::Noise => base
-                .authenticate(noise::Config::new(&key).expect("ed25519 keys sign Noise keys"))
-                .multiplex(yamux::Config::default())
-                .boxed(),
-            Security::Plaintext => base
-                .authenticate(plaintext::Config::new(&key))
-                .multiplex(yamux::Config::default())
-                .boxed(),
-        };
-        // As libp2p's SwarmBuilder does: the whole dial and upgrade is bounded.
-        let transport = TransportTimeout::new(upgraded, stack.connection_timeout).boxed();
+        let transport =
+            crate::engine::upgrade(base, &key, stack.security, stack.connection_timeout);
         let behaviour = Behaviour {
             kad: kademlia(peer_id, stack),
             identify: identify::Behaviour::new(
@@ -353,19 +335,10 @@ fn trace_kind(event: &SwarmEvent<BehaviourEvent>) -> Option<(&'static str, Optio
 
 /// Free-text details of a traced event (only built when written).
 fn trace_details(event: &SwarmEvent<BehaviourEvent>) -> String {
+    if let Some(details) = crate::engine::connection_details(event) {
+        return details;
+    }
     match event {
-        SwarmEvent::ConnectionEstablished { endpoint, .. } => if endpoint.is_dialer() {
-            "dialer"
-        } else {
-            "listener"
-        }
-        .to_string(),
-        SwarmEvent::ConnectionClosed { cause, .. } => match cause {
-            Some(c) => format!("error: {c}"),
-            None => "closed".to_string(),
-        },
-        SwarmEvent::OutgoingConnectionError { error, .. } => error.to_string(),
-        SwarmEvent::IncomingConnectionError { error, .. } => error.to_string(),
         SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
             is_new_peer,
             ..

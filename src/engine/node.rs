@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::StreamExt;
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::Boxed;
 use libp2p::core::transport::timeout::TransportTimeout;
 use libp2p::core::{Transport, upgrade};
 use libp2p::identity::Keypair;
@@ -57,18 +59,12 @@ pub(super) fn build<B: NetworkBehaviour>(
     behaviour: B,
 ) -> SimNode<B> {
     let peer_id = key.public().to_peer_id();
-    let base = net.transport(index).upgrade(upgrade::Version::V1);
-    let upgraded = match config.security {
-        Security::Noise => base
-            .authenticate(noise::Config::new(key).expect("ed25519 keys sign Noise keys"))
-            .multiplex(yamux::Config::default())
-            .boxed(),
-        Security::Plaintext => base
-            .authenticate(plaintext::Config::new(key))
-            .multiplex(yamux::Config::default())
-            .boxed(),
-    };
-    let transport = TransportTimeout::new(upgraded, config.connection_timeout).boxed();
+    let transport = upgrade(
+        net.transport(index),
+        key,
+        config.security,
+        config.connection_timeout,
+    );
     let swarm_config = libp2p::swarm::Config::with_executor(executor)
         .with_idle_connection_timeout(config.idle_timeout);
     let mut swarm = Swarm::new(transport, behaviour, peer_id, swarm_config);
@@ -80,6 +76,36 @@ pub(super) fn build<B: NetworkBehaviour>(
         swarm,
         events: VecDeque::new(),
     }
+}
+
+/// A node's transport: `base` (the simulated network, or TCP) upgraded as
+/// libp2p's `SwarmBuilder` does: multistream-select 1.0, Noise or
+/// plaintext, Yamux, and the whole dial and upgrade bounded by `timeout`.
+pub fn upgrade<T>(
+    base: T,
+    key: &Keypair,
+    security: Security,
+    timeout: Duration,
+) -> Boxed<(PeerId, StreamMuxerBox)>
+where
+    T: Transport + Send + Unpin + 'static,
+    T::Output: futures::AsyncRead + futures::AsyncWrite + Unpin + Send + 'static,
+    T::Error: Send + Sync + 'static,
+    T::Dial: Send + 'static,
+    T::ListenerUpgrade: Send + 'static,
+{
+    let base = base.upgrade(upgrade::Version::V1);
+    let upgraded = match security {
+        Security::Noise => base
+            .authenticate(noise::Config::new(key).expect("ed25519 keys sign Noise keys"))
+            .multiplex(yamux::Config::default())
+            .boxed(),
+        Security::Plaintext => base
+            .authenticate(plaintext::Config::new(key))
+            .multiplex(yamux::Config::default())
+            .boxed(),
+    };
+    TransportTimeout::new(upgraded, timeout).boxed()
 }
 
 impl<B: NetworkBehaviour> SimNode<B> {
@@ -135,20 +161,28 @@ fn trace_kind<E>(event: &SwarmEvent<E>) -> (&'static str, Option<PeerId>) {
 }
 
 /// Free-text details of a traced event (only built when the trace is
-/// written to a file): the connection's role, or the error.
+/// written to a file).
 fn details<E>(event: &SwarmEvent<E>) -> String {
-    match event {
+    connection_details(event).unwrap_or_default()
+}
+
+/// The details of a connection event in a trace: the role of a new
+/// connection, how one closed, or the error of a failed one; `None` for
+/// other events.
+pub(crate) fn connection_details<E>(event: &SwarmEvent<E>) -> Option<String> {
+    Some(match event {
         SwarmEvent::ConnectionEstablished { endpoint, .. } => if endpoint.is_dialer() {
             "dialer"
         } else {
             "listener"
         }
         .to_string(),
-        SwarmEvent::ConnectionClosed { cause, .. } => {
-            cause.as_ref().map(|c| c.to_string()).unwrap_or_default()
-        }
+        SwarmEvent::ConnectionClosed { cause, .. } => match cause {
+            Some(c) => format!("error: {c}"),
+            None => "closed".to_string(),
+        },
         SwarmEvent::OutgoingConnectionError { error, .. } => error.to_string(),
         SwarmEvent::IncomingConnectionError { error, .. } => error.to_string(),
-        _ => String::new(),
-    }
+        _ => return None,
+    })
 }

@@ -29,6 +29,16 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// Seed `seed` with one-way latencies drawn per link between 1 and 100 ms.
+fn seeded_latencies(seed: u64) -> SimConfig {
+    let mut config = SimConfig::seeded(seed);
+    config.latency = Latency::Uniform {
+        min: ms(1),
+        max: ms(100),
+    };
+    config
+}
+
 #[test]
 fn two_nodes_connect_and_ping_in_virtual_time() {
     let mut config = SimConfig::seeded(3);
@@ -133,12 +143,7 @@ fn a_link_latency_applies_to_new_connections() {
 #[ignore = "run by the seed-workflow tests, in a child process"]
 fn seeded_ping_trace() {
     seeds::check(|seed| {
-        let mut config = SimConfig::seeded(seed);
-        config.latency = Latency::Uniform {
-            min: ms(1),
-            max: ms(100),
-        };
-        let mut sim = Sim::new(config).unwrap();
+        let mut sim = Sim::new(seeded_latencies(seed)).unwrap();
         let nodes: Vec<NodeId> = (0..3)
             .map(|_| sim.add_node(ping_every(Duration::from_secs(2))))
             .collect();
@@ -159,12 +164,7 @@ fn seeded_ping_trace() {
 #[ignore = "fails for some seeds by design; run by the seed-workflow tests"]
 fn round_trip_under_100ms() {
     seeds::check(|seed| {
-        let mut config = SimConfig::seeded(seed);
-        config.latency = Latency::Uniform {
-            min: ms(1),
-            max: ms(100),
-        };
-        let mut sim = Sim::new(config).unwrap();
+        let mut sim = Sim::new(seeded_latencies(seed)).unwrap();
         let a = sim.add_node(ping_every(Duration::from_secs(1)));
         let b = sim.add_node(ping_every(Duration::from_secs(1)));
         sim.connect(a, b);
