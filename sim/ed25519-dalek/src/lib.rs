@@ -4,9 +4,9 @@
 //! Every node of a simulation has one ed25519 identity, and Noise signs the
 //! node's static key with it once. Every Noise handshake then verifies the
 //! other side's signature, and decodes the other side's identity key (as
-//! identify does again for every identify message). In a 200-node bootstrap
-//! run that is 130,000 verifications of the same 200 signatures, 8% of the
-//! run's wall time, plus 2% for decompressing the same 200 keys.
+//! identify does again for every identify message). A 200-node bootstrap
+//! run verifies the same 200 signatures over and over, and decompresses the
+//! same 200 keys (`docs/performance.md` gives what that costs).
 //!
 //! This crate implements Ed25519 (RFC 8032, as ed25519-dalek does: `s` must
 //! be canonical, `R` is compared as bytes) on curve25519-dalek, the curve

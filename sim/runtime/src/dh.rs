@@ -3,8 +3,8 @@
 //!
 //! Every Noise handshake performs eight X25519 scalar multiplications (four
 //! per side in the XX pattern). A simulation charges no virtual time for CPU
-//! work, so their cost shows only in wall time, where it is the largest
-//! single item: 28% of a 100-node bootstrap run. The patched `x25519-dalek`
+//! work, so their cost shows only in wall time, where a profile of a
+//! bootstrap run shows it as the largest single item. The patched `x25519-dalek`
 //! crate under `sim/` asks [`stand_in_active`] on every call and, when a
 //! simulation on the calling thread turned the stand-in on
 //! ([`crate::Clock::use_x25519_stand_in`]), computes [`stand_in_x25519`]

@@ -1,10 +1,10 @@
 //! The virtual clock's timer queue: entries ordered by (deadline, seq).
 //!
-//! One binary heap over every pending entry gets slow at scale: a
-//! 200-node run keeps ~300,000 entries queued (link deliveries, and the
-//! long timers of connections that have since closed: identify's 5-minute
-//! interval, ping, idle and request timeouts), and each pop walks ~18
-//! levels of a 12 MB heap, a cache miss per level.
+//! One binary heap over every pending entry gets slow at scale: a run of
+//! a few hundred nodes keeps hundreds of thousands of entries queued (link
+//! deliveries, and the long timers of connections that have since closed:
+//! identify's 5-minute interval, ping, idle and request timeouts), and each
+//! pop walks the levels of a heap of megabytes, a cache miss per level.
 //!
 //! So the queue has two tiers. `near` is a heap of the entries due before
 //! `horizon`; `far` holds every later entry in buckets of `2^BUCKET_SHIFT`
