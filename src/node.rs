@@ -135,12 +135,14 @@ impl Node {
             ),
             ping: ping::Behaviour::default(),
         };
-        let config = libp2p::swarm::Config::with_executor(executor)
-            .with_idle_connection_timeout(stack.idle_timeout);
-        let mut swarm = Swarm::new(transport, behaviour, peer_id, config);
-        swarm
-            .listen_on(addr.clone())
-            .expect("each node has its own address: a simulated port, or a free TCP port");
+        let swarm = crate::engine::listening_swarm(
+            transport,
+            behaviour,
+            peer_id,
+            executor,
+            stack.idle_timeout,
+            addr.clone(),
+        );
         Node {
             index,
             peer_id,

@@ -73,7 +73,7 @@ mod tests;
 use std::time::Duration;
 
 pub(crate) use node::connection_details;
-pub use node::{TimedEvent, identity, upgrade};
+pub use node::{TimedEvent, identity, listening_swarm, upgrade};
 pub use preflight::preflight;
 pub use sim::{Sim, WAIT_LIMIT};
 

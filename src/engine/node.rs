@@ -65,12 +65,14 @@ pub(super) fn build<B: NetworkBehaviour>(
         config.security,
         config.connection_timeout,
     );
-    let swarm_config = libp2p::swarm::Config::with_executor(executor)
-        .with_idle_connection_timeout(config.idle_timeout);
-    let mut swarm = Swarm::new(transport, behaviour, peer_id, swarm_config);
-    swarm
-        .listen_on(addr.clone())
-        .expect("each node has its own simulated port");
+    let mut swarm = listening_swarm(
+        transport,
+        behaviour,
+        peer_id,
+        executor,
+        config.idle_timeout,
+        addr.clone(),
+    );
     swarm.add_external_address(addr);
     SimNode {
         swarm,
@@ -106,6 +108,25 @@ where
             .boxed(),
     };
     TransportTimeout::new(upgraded, timeout).boxed()
+}
+
+/// A swarm on `transport` whose connection tasks go to `executor`, that
+/// closes connections idle for `idle_timeout`, listening on `addr`.
+pub fn listening_swarm<B: NetworkBehaviour>(
+    transport: Boxed<(PeerId, StreamMuxerBox)>,
+    behaviour: B,
+    peer_id: PeerId,
+    executor: impl libp2p::swarm::Executor + Send + 'static,
+    idle_timeout: Duration,
+    addr: Multiaddr,
+) -> Swarm<B> {
+    let config =
+        libp2p::swarm::Config::with_executor(executor).with_idle_connection_timeout(idle_timeout);
+    let mut swarm = Swarm::new(transport, behaviour, peer_id, config);
+    swarm
+        .listen_on(addr)
+        .expect("each node has its own address: a simulated port, or a free TCP port");
+    swarm
 }
 
 impl<B: NetworkBehaviour> SimNode<B> {
