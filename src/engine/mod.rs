@@ -10,7 +10,8 @@
 //!   its key (drawn from the seed); every node listens on its own
 //!   `/memory/<port>` address. [`Sim::connect`], [`Sim::dial`],
 //!   [`Sim::run_for`], [`Sim::run_until`], [`Sim::wait`] on a node's
-//!   `SwarmEvent`s, [`Sim::swarm_mut`] to call into a behaviour; faults:
+//!   `SwarmEvent`s (or [`Sim::on_event`] to see every event as it comes),
+//!   [`Sim::swarm_mut`] to call into a behaviour; faults:
 //!   [`Sim::crash`], [`Sim::stop`], [`Sim::restart`] (same identity),
 //!   [`Sim::partition`], [`Sim::heal`], [`Sim::set_link_latency`].
 //! * [`SimConfig`]: the seed, the latency of links, Noise or plaintext, the
@@ -73,7 +74,7 @@ mod tests;
 use std::time::Duration;
 
 pub(crate) use node::connection_details;
-pub use node::{TimedEvent, identity, listening_swarm, upgrade};
+pub use node::{EventHandler, TimedEvent, identity, listening_swarm, upgrade};
 pub use preflight::preflight;
 pub use sim::{Sim, WAIT_LIMIT};
 

@@ -38,6 +38,19 @@ pub fn identity(seed: u64, index: NodeId) -> Keypair {
 /// A swarm event with the virtual time it was taken from the swarm.
 pub type TimedEvent<E> = (Duration, SwarmEvent<E>);
 
+/// Sees every swarm event as the node reports it, with the node, the
+/// virtual time and the node's swarm (to call into the behaviour at once);
+/// returns the event to queue it for [`Sim::wait`](super::Sim::wait) and
+/// the event calls, or `None` to consume it.
+pub type EventHandler<B> = Box<
+    dyn FnMut(
+        NodeId,
+        Duration,
+        &mut Swarm<B>,
+        SwarmEvent<<B as NetworkBehaviour>::ToSwarm>,
+    ) -> Option<SwarmEvent<<B as NetworkBehaviour>::ToSwarm>>,
+>;
+
 /// A running node.
 pub(super) struct SimNode<B: NetworkBehaviour> {
     pub swarm: Swarm<B>,
@@ -138,7 +151,9 @@ impl<B: NetworkBehaviour> SimNode<B> {
         cx: &mut Context<'_>,
         now: Duration,
         trace: &TraceHandle,
+        handler: Option<&mut EventHandler<B>>,
     ) {
+        let mut handler = handler;
         for _ in 0..EVENTS_PER_POLL {
             match self.swarm.poll_next_unpin(cx) {
                 Poll::Ready(Some(event)) => {
@@ -146,7 +161,13 @@ impl<B: NetworkBehaviour> SimNode<B> {
                     trace
                         .borrow_mut()
                         .record(now, index, kind, peer.as_ref(), || details(&event));
-                    self.events.push_back((now, event));
+                    let kept = match handler.as_deref_mut() {
+                        Some(handle) => handle(index, now, &mut self.swarm, event),
+                        None => Some(event),
+                    };
+                    if let Some(event) = kept {
+                        self.events.push_back((now, event));
+                    }
                 }
                 Poll::Ready(None) | Poll::Pending => return,
             }

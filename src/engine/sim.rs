@@ -10,7 +10,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use sim_runtime::{Clock, ClockGuard};
 
-use super::node::{self, SimNode, TimedEvent};
+use super::node::{self, EventHandler, SimNode, TimedEvent};
 use super::{EngineError, SimConfig, preflight, seeds};
 use crate::net::{self, LatencyModel, Network};
 use crate::rng;
@@ -32,13 +32,14 @@ struct Nodes<B: NetworkBehaviour> {
     slots: Vec<Option<SimNode<B>>>,
     clock: Clock,
     trace: TraceHandle,
+    handler: Option<EventHandler<B>>,
 }
 
 impl<B: NetworkBehaviour> NodeDriver for Nodes<B> {
     fn poll_node(&mut self, node: NodeId, cx: &mut Context<'_>) {
         let now = self.clock.now();
         if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
-            n.poll(node, cx, now, &self.trace);
+            n.poll(node, cx, now, &self.trace, self.handler.as_mut());
         }
     }
 }
@@ -96,6 +97,7 @@ impl<B: NetworkBehaviour> Sim<B> {
                 slots: Vec::new(),
                 clock,
                 trace,
+                handler: None,
             },
             sched: Scheduler::new(rng::stream(config.seed, "scheduler", 0)),
             net: Network::new(model),
@@ -153,6 +155,24 @@ impl<B: NetworkBehaviour> Sim<B> {
             .record(now, index, "start", Some(&peer), String::new);
         self.nodes.slots[i] = Some(node);
         self.sched.add_node(index);
+    }
+
+    /// Hands every swarm event of every node to `handler` as the node
+    /// reports it, inside the node's poll, with the node's swarm: what it
+    /// returns is queued (for [`Sim::wait`] and [`Sim::drain_events`]),
+    /// `None` consumes the event. For experiments that react to events at
+    /// once, or that would otherwise queue events nobody takes.
+    pub fn on_event(
+        &mut self,
+        handler: impl FnMut(
+            NodeId,
+            Duration,
+            &mut Swarm<B>,
+            SwarmEvent<B::ToSwarm>,
+        ) -> Option<SwarmEvent<B::ToSwarm>>
+        + 'static,
+    ) {
+        self.nodes.handler = Some(Box::new(handler));
     }
 
     /// Nodes added so far (running or not).

@@ -128,6 +128,58 @@ fn a_partition_holds_a_dial_until_it_heals() {
 }
 
 #[test]
+fn an_event_handler_sees_events_as_they_come_and_can_call_into_the_swarm() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut config = SimConfig::seeded(4);
+    config.idle_timeout = Duration::from_secs(3600);
+    let mut sim = Sim::new(config).unwrap();
+    let a = sim.add_node(ping_every(Duration::from_secs(10)));
+    let b = sim.add_node(ping_every(Duration::from_secs(10)));
+    let seen: Rc<RefCell<Vec<(NodeId, Duration)>>> = Rc::default();
+    let log = seen.clone();
+    sim.on_event(move |node, at, swarm, event| match event {
+        // Pings are taken here, with their time; node a hangs up after
+        // its third.
+        SwarmEvent::Behaviour(ping::Event {
+            peer,
+            result: Ok(_),
+            ..
+        }) => {
+            log.borrow_mut().push((node, at));
+            let mine = log.borrow().iter().filter(|(n, _)| *n == node).count();
+            if node == 0 && mine == 3 {
+                let _ = swarm.disconnect_peer_id(peer);
+            }
+            None
+        }
+        other => Some(other),
+    });
+    sim.connect(a, b);
+    sim.wait(a, |e| match e {
+        SwarmEvent::ConnectionClosed { .. } => Some(()),
+        _ => None,
+    });
+    let seen = seen.borrow();
+    let at_a: Vec<Duration> = seen
+        .iter()
+        .filter(|(n, _)| *n == a)
+        .map(|(_, t)| *t)
+        .collect();
+    assert_eq!(at_a.len(), 3, "{seen:?}");
+    // Ping waits its 10 s interval after each answer, and the next answer
+    // comes one round trip (2 x 10 ms) after it asks.
+    assert_eq!(at_a[1] - at_a[0], ms(10_020));
+    assert_eq!(at_a[2] - at_a[1], ms(10_020));
+    // Taken by the handler, so never queued.
+    assert!(
+        sim.drain_events(a)
+            .iter()
+            .all(|(_, e)| !matches!(e, SwarmEvent::Behaviour(_)))
+    );
+}
+
+#[test]
 fn a_link_latency_applies_to_new_connections() {
     let mut sim = Sim::new(SimConfig::seeded(2)).unwrap();
     let a = sim.add_node(ping_every(Duration::from_secs(5)));
