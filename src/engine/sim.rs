@@ -162,6 +162,30 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// returns is queued (for [`Sim::wait`] and [`Sim::drain_events`]),
     /// `None` consumes the event. For experiments that react to events at
     /// once, or that would otherwise queue events nobody takes.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc, time::Duration};
+    /// use libp2p::{ping, swarm::SwarmEvent};
+    /// use libp2p_sim::engine::{Sim, SimConfig};
+    /// # fn main() -> Result<(), libp2p_sim::engine::EngineError> {
+    /// let mut sim = Sim::new(SimConfig::seeded(1))?;
+    /// let a = sim.add_node(|_| ping::Behaviour::default());
+    /// let b = sim.add_node(|_| ping::Behaviour::default());
+    /// // Every successful ping of every node, with its virtual time.
+    /// let rtts = Rc::new(RefCell::new(Vec::new()));
+    /// let log = rtts.clone();
+    /// sim.on_event(move |node, at, _swarm, event| match event {
+    ///     SwarmEvent::Behaviour(ping::Event { result: Ok(rtt), .. }) => {
+    ///         log.borrow_mut().push((node, at, rtt));
+    ///         None
+    ///     }
+    ///     other => Some(other),
+    /// });
+    /// sim.connect(a, b);
+    /// sim.run_for(Duration::from_secs(1));
+    /// assert_eq!(rtts.borrow().len(), 2, "one ping each way");
+    /// # Ok(()) }
+    /// ```
     pub fn on_event(
         &mut self,
         handler: impl FnMut(
@@ -452,6 +476,30 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// Restarts a crashed or stopped node with the same identity, address
     /// and behaviour builder. Connections of its previous life are reset on
     /// their next use, as a rebooted host answers with RST.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use libp2p::{ping, swarm::SwarmEvent};
+    /// use libp2p_sim::engine::{Sim, SimConfig};
+    /// # fn main() -> Result<(), libp2p_sim::engine::EngineError> {
+    /// let mut sim = Sim::new(SimConfig::seeded(2))?;
+    /// let a = sim.add_node(|_| ping::Behaviour::default());
+    /// let b = sim.add_node(|_| ping::Behaviour::default());
+    /// sim.connect(a, b);
+    /// let peer = sim.peer_id(b);
+    /// sim.crash(b);
+    /// // a hears nothing: its ping times out after 20 s of virtual time.
+    /// let start = sim.now();
+    /// sim.wait(a, |e| match e {
+    ///     SwarmEvent::Behaviour(ping::Event { result: Err(_), .. }) => Some(()),
+    ///     _ => None,
+    /// });
+    /// assert!(sim.now() - start >= Duration::from_secs(20));
+    /// sim.restart(b);
+    /// assert_eq!(sim.peer_id(b), peer);
+    /// sim.connect(a, b);
+    /// # Ok(()) }
+    /// ```
     pub fn restart(&mut self, node: NodeId) {
         if !self.is_running(node) && (node as usize) < self.keys.len() {
             self.start(node);
