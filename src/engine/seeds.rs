@@ -81,7 +81,7 @@ pub struct SeedRun {
 /// `LIBP2P_SIM_SEED` (defaults 1 and 1).
 ///
 /// # Panics
-/// If a variable is set but is not a number.
+/// If a variable is set but is not a number, or `LIBP2P_SIM_SEEDS` is 0.
 pub fn seeds_from_env() -> Vec<u64> {
     let var = |name: &str, default: u64| match std::env::var(name) {
         Ok(text) => text
@@ -91,6 +91,7 @@ pub fn seeds_from_env() -> Vec<u64> {
         Err(_) => default,
     };
     let (first, count) = (var(SEED_VAR, 1), var(SEEDS_VAR, 1));
+    assert!(count > 0, "{SEEDS_VAR}=0 would run no seed at all");
     (0..count).map(|i| first.wrapping_add(i)).collect()
 }
 
