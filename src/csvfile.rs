@@ -40,16 +40,6 @@ impl CsvBuf {
         buf
     }
 
-    /// A file whose header comes from the first [`CsvBuf::serialize`]d row
-    /// (serde's field names); with no row, an empty file.
-    pub fn from_serde() -> CsvBuf {
-        CsvBuf {
-            writer: csv::WriterBuilder::new()
-                .has_headers(true)
-                .from_writer(Vec::new()),
-        }
-    }
-
     /// Appends one row of already formatted fields.
     pub fn row<I, T>(&mut self, fields: I)
     where
@@ -61,8 +51,7 @@ impl CsvBuf {
             .expect("writing to memory cannot fail");
     }
 
-    /// Appends one row from a serde struct (its field names are the header
-    /// of a [`CsvBuf::from_serde`] file).
+    /// Appends one row from a serde struct whose fields are the columns.
     pub fn serialize<S: Serialize>(&mut self, row: &S) {
         self.writer
             .serialize(row)
@@ -129,10 +118,15 @@ pub fn read_metric_values(text: &str) -> Result<BTreeMap<String, String>, csv::E
 /// Every row of CSV `text`, the header line included, as [`reader`] reads
 /// them; empty lines are skipped.
 pub fn records(text: &str) -> csv::StringRecordsIntoIter<&[u8]> {
+    records_of(text.as_bytes())
+}
+
+/// [`records`] of a reader (a file, say), read as it goes.
+pub fn records_of<R: io::Read>(reader: R) -> csv::StringRecordsIntoIter<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes())
+        .from_reader(reader)
         .into_records()
 }
 
@@ -203,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn serde_rows_name_the_columns() {
+    fn serde_rows_follow_the_header() {
         #[derive(Serialize)]
         struct Row<'a> {
             seed: u64,
@@ -213,9 +207,6 @@ mod tests {
             seed: 3,
             message: "x,y",
         };
-        let mut buf = CsvBuf::from_serde();
-        buf.serialize(&row);
-        assert_eq!(buf.finish(), "seed,message\n3,\"x,y\"\n");
         let mut buf = CsvBuf::new(["seed", "message"]);
         buf.serialize(&row);
         buf.serialize(&row);

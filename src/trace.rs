@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use libp2p::PeerId;
 
+use crate::csvfile;
 use crate::scheduler::NodeId;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -230,6 +231,53 @@ impl Trace {
     }
 }
 
+/// How two runs' `events.csv` compare, row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceDiff {
+    /// Every row the same: this many events.
+    Same {
+        /// Events (rows after the header).
+        events: u64,
+    },
+    /// The first event that differs.
+    Differ {
+        /// Its position among the events (0 is the first after the header).
+        seq: u64,
+        /// Run a's row as a CSV line, or `(no more events)`.
+        a: String,
+        /// Run b's row likewise.
+        b: String,
+    },
+}
+
+/// Compares two `events.csv` files as parsed CSV records (an event's
+/// details may span lines), reading them as it goes.
+pub fn compare_traces(a: impl io::Read, b: impl io::Read) -> Result<TraceDiff, csv::Error> {
+    let (mut a, mut b) = (csvfile::records_of(a), csvfile::records_of(b));
+    // Rows that matched so far, the header included.
+    let mut same = 0u64;
+    loop {
+        match (a.next().transpose()?, b.next().transpose()?) {
+            (None, None) => {
+                return Ok(TraceDiff::Same {
+                    events: same.saturating_sub(1),
+                });
+            }
+            (ra, rb) if ra == rb => same += 1,
+            (ra, rb) => {
+                let show = |r: Option<csv::StringRecord>| {
+                    r.map_or_else(|| "(no more events)".to_string(), |r| csvfile::line(&r))
+                };
+                return Ok(TraceDiff::Differ {
+                    seq: same.saturating_sub(1),
+                    a: show(ra),
+                    b: show(rb),
+                });
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +350,38 @@ mod tests {
             "seq,time_us,node,kind,peer,details\n1,1500,1,join,,\"a, b\"\n"
         );
         assert_eq!(t.borrow().events(), 3);
+    }
+
+    #[test]
+    fn compare_traces_names_the_first_differing_event() {
+        let compare = |a: &str, b: &str| compare_traces(a.as_bytes(), b.as_bytes()).unwrap();
+        let a = "seq,kind,details\n0,start,\"x,\ny\"\n1,crash,\n";
+        assert_eq!(compare(a, a), TraceDiff::Same { events: 2 });
+        assert_eq!(
+            compare(a, "seq,kind,details\n0,start,\"x,\ny\"\n1,stop,\n"),
+            TraceDiff::Differ {
+                seq: 1,
+                a: "1,crash,".to_string(),
+                b: "1,stop,".to_string()
+            }
+        );
+        assert_eq!(
+            compare(a, "seq,kind,details\n0,start,\"x,\ny\"\n"),
+            TraceDiff::Differ {
+                seq: 1,
+                a: "1,crash,".to_string(),
+                b: "(no more events)".to_string()
+            }
+        );
+        // A difference inside a quoted, multi-line field is one event.
+        assert_eq!(
+            compare(a, "seq,kind,details\n0,start,\"x,\nz\"\n1,crash,\n"),
+            TraceDiff::Differ {
+                seq: 0,
+                a: "0,start,\"x,\ny\"".to_string(),
+                b: "0,start,\"x,\nz\"".to_string()
+            }
+        );
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! process-wide connection counters (see the README, "How determinism
 //! works"), and because that is how a user reproduces a run.
 
+use std::fs::File;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use libp2p_sim::csvfile;
+use libp2p_sim::trace::{TraceDiff, compare_traces};
 
 use super::args::{RunArgs, load_run, out_dir, repro_command};
 
@@ -86,39 +89,14 @@ fn compare_runs(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<Verdict
             );
         }
     }
-    // Rows, header included, compared as parsed CSV records: an event's
-    // details may span lines.
-    let open = |dir: &Path| -> anyhow::Result<_> {
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_path(dir.join("events.csv"))?;
-        Ok(reader.into_records())
+    let open = |dir: &Path| File::open(dir.join("events.csv")).map(BufReader::new);
+    let events = match compare_traces(open(&dirs[0])?, open(&dirs[1])?)? {
+        TraceDiff::Same { events } => events,
+        TraceDiff::Differ { seq, a, b } => return Ok(Verdict::Differ { seq, a, b }),
     };
-    let (mut a, mut b) = (open(&dirs[0])?, open(&dirs[1])?);
-    let mut events = 0u64;
-    loop {
-        match (a.next().transpose()?, b.next().transpose()?) {
-            (None, None) => break,
-            (ra, rb) if ra == rb => events += 1,
-            (ra, rb) => {
-                let show = |r: Option<csv::StringRecord>| {
-                    r.map_or_else(|| "(no more events)".to_string(), |r| csvfile::line(&r))
-                };
-                return Ok(Verdict::Differ {
-                    seq: events.saturating_sub(1),
-                    a: show(ra),
-                    b: show(rb),
-                });
-            }
-        }
-    }
     let summary = std::fs::read_to_string(dirs[0].join("summary.csv"))?;
     let hash = csvfile::read_metric_values(&summary)?
         .remove("trace_hash")
         .unwrap_or_else(|| "?".to_string());
-    Ok(Verdict::Same {
-        events: events.saturating_sub(1),
-        hash,
-    })
+    Ok(Verdict::Same { events, hash })
 }

@@ -29,6 +29,8 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::trace::{TraceDiff, compare_traces};
+
 /// First seed to run (default 1).
 pub const SEED_VAR: &str = "LIBP2P_SIM_SEED";
 /// How many seeds to run from the first (default 1).
@@ -221,9 +223,12 @@ pub fn check_determinism(name: &str, seed: u64) {
     ));
     let dirs = [root.join("run-a"), root.join("run-b")];
     let runs: Vec<SeedRun> = dirs.iter().map(|d| run_seed(name, seed, Some(d))).collect();
-    let read = |dir: &Path| std::fs::read_to_string(dir.join("events.csv")).unwrap_or_default();
+    // A run that wrote no trace compares as an empty one.
+    let read = |dir: &Path| std::fs::read(dir.join("events.csv")).unwrap_or_default();
     let (a, b) = (read(&dirs[0]), read(&dirs[1]));
-    if let Some((seq, ea, eb)) = first_difference(&a, &b) {
+    let diff = compare_traces(a.as_slice(), b.as_slice())
+        .unwrap_or_else(|e| panic!("the traces in {} are not CSV: {e}", root.display()));
+    if let TraceDiff::Differ { seq, a: ea, b: eb } = diff {
         panic!(
             "seed {seed} is NOT deterministic: the runs diverge at event {seq}\n  run a: {ea}\n  run b: {eb}\ntraces in {}\nrerun with:\n    {CHECK_VAR}=1 {}\n",
             root.display(),
@@ -236,26 +241,4 @@ pub fn check_determinism(name: &str, seed: u64) {
         }
     }
     let _ = std::fs::remove_dir_all(&root);
-}
-
-/// The first row where two `events.csv` texts differ: its position and the
-/// two rows as CSV lines (`(no more events)` past the end of one).
-pub fn first_difference(a: &str, b: &str) -> Option<(usize, String, String)> {
-    let rows = |text: &str| -> Vec<String> {
-        crate::csvfile::records(text)
-            .skip(1)
-            .map(|r| r.map_or_else(|e| e.to_string(), |r| crate::csvfile::line(&r)))
-            .collect()
-    };
-    let (ra, rb) = (rows(a), rows(b));
-    let none = || "(no more events)".to_string();
-    (0..ra.len().max(rb.len()))
-        .find(|&i| ra.get(i) != rb.get(i))
-        .map(|i| {
-            (
-                i,
-                ra.get(i).cloned().unwrap_or_else(none),
-                rb.get(i).cloned().unwrap_or_else(none),
-            )
-        })
 }

@@ -326,18 +326,3 @@ fn the_determinism_check_passes_a_deterministic_test_and_names_the_first_diverge
         "{message}"
     );
 }
-
-#[test]
-fn first_difference_names_the_row() {
-    let a = "seq,kind\n0,start\n1,crash\n";
-    assert_eq!(seeds::first_difference(a, a), None);
-    let b = "seq,kind\n0,start\n1,stop\n";
-    assert_eq!(
-        seeds::first_difference(a, b),
-        Some((1, "1,crash".to_string(), "1,stop".to_string()))
-    );
-    assert_eq!(
-        seeds::first_difference(a, "seq,kind\n0,start\n"),
-        Some((1, "1,crash".to_string(), "(no more events)".to_string()))
-    );
-}

@@ -52,11 +52,7 @@ pub fn trace_hash(stdout: &str) -> String {
 /// The rows of CSV `text`, header first, read as RFC 4180 CSV (a quoted
 /// field may hold commas, quotes and line breaks).
 pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes())
-        .into_records()
+    libp2p_sim::csvfile::records(text)
         .map(|r| r.expect("valid CSV").iter().map(str::to_owned).collect())
         .collect()
 }
