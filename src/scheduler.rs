@@ -191,6 +191,14 @@ impl Scheduler {
         }
     }
 
+    /// Drops every task, in one pass.
+    pub fn remove_all(&mut self) {
+        self.adopt_spawned();
+        for slot in 0..self.slots.len() {
+            self.remove(slot);
+        }
+    }
+
     /// The owner of the task being polled: set during a poll, so after a
     /// panic that unwound out of [`Scheduler::run_ready`] it names the node.
     pub fn running(&self) -> Option<NodeId> {

@@ -64,22 +64,32 @@
 //! its `HashMap`s, so a second simulation in the same process may take
 //! another schedule: [`seeds::check`] runs every seed in a child process.
 
+mod drive;
+mod faults;
+mod host;
 mod node;
 mod preflight;
 pub mod seeds;
 mod sim;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_steps;
 
 use std::time::Duration;
 
-pub(crate) use node::connection_details;
-pub use node::{EventHandler, TimedEvent, identity, listening_swarm, upgrade};
+pub use drive::{POLLS_PER_INSTANT_LIMIT, WAIT_LIMIT};
+pub use node::{
+    EventHandler, TimedEvent, TraceKind, Tracer, connection_details, identity, listening_swarm,
+    upgrade,
+};
 pub use preflight::preflight;
-pub use sim::{Sim, WAIT_LIMIT};
+pub use sim::Sim;
 
-pub use crate::scenario::{Latency, Security};
-pub use crate::scheduler::NodeId;
+pub use crate::net::NetStats;
+pub use crate::scenario::{Latency, Network as NetworkConfig, Region, Security};
+pub use crate::scheduler::{NodeId, SchedulerStats};
+pub use crate::trace::{Trace, TraceFilter, TraceHandle};
 
 /// How a [`Sim`] is set up. Build it with [`SimConfig::seeded`] and
 /// change what you need.
@@ -88,8 +98,11 @@ pub struct SimConfig {
     /// The seed: node keys, link latencies, the order tasks run in, and
     /// every random byte libp2p draws come from it.
     pub seed: u64,
-    /// One-way latency of every link. Default: 10 ms constant.
-    pub latency: Latency,
+    /// The links: one-way latency of every link, or regions with a share
+    /// of the nodes each and a latency matrix between them (the fields of
+    /// a scenario's `[network]`, see `scenarios/README.md`). Default: every
+    /// link 10 ms constant, no regions.
+    pub network: NetworkConfig,
     /// Noise or plaintext (both under Yamux). Default: Noise.
     pub security: Security,
     /// How long a connection without streams stays open. Default: 10 s.
@@ -100,6 +113,16 @@ pub struct SimConfig {
     /// writes the same bytes; only takes effect where the `x25519-dalek`
     /// patch is in the build. Default: false (the curve).
     pub x25519_stand_in: bool,
+    /// Whether each node's listen address is also confirmed as its external
+    /// address when it starts, as libp2p-swarm-test's
+    /// `with_memory_addr_external` does. Default: true. Off for nodes that
+    /// should learn their addresses from the network (identify).
+    pub external_addr: bool,
+    /// The seed of the entropy libp2p draws (Noise's ephemeral keys,
+    /// random query targets), when it should differ from `seed`: to vary
+    /// libp2p's own randomness while the keys, latencies and schedule stay.
+    /// Default: `None` (drawn from `seed`).
+    pub entropy_seed: Option<u64>,
 }
 
 impl SimConfig {
@@ -107,12 +130,45 @@ impl SimConfig {
     pub fn seeded(seed: u64) -> SimConfig {
         SimConfig {
             seed,
-            latency: Latency::Constant(Duration::from_millis(10)),
+            network: NetworkConfig {
+                latency: Latency::Constant(Duration::from_millis(10)),
+                ..NetworkConfig::default()
+            },
             security: Security::Noise,
             idle_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(20),
             x25519_stand_in: false,
+            external_addr: true,
+            entropy_seed: None,
         }
+    }
+
+    /// Checks what the type system cannot: region shares in (0, 1] summing
+    /// to 1, and a latency for every pair of regions.
+    fn validate(&self) -> Result<(), EngineError> {
+        let regions = &self.network.regions;
+        let bad = |why: String| Err(EngineError::Config(why));
+        if let Some(r) = regions.iter().find(|r| !(r.share > 0.0 && r.share <= 1.0)) {
+            return bad(format!(
+                "region {}: share {} is not in (0, 1]",
+                r.name, r.share
+            ));
+        }
+        let total: f64 = regions.iter().map(|r| r.share).sum();
+        if !regions.is_empty() && (total - 1.0).abs() > 1e-9 {
+            return bad(format!("region shares sum to {total}, not 1"));
+        }
+        for a in 0..regions.len() {
+            for b in a..regions.len() {
+                if !self.network.latency_matrix.contains_key(&(a, b)) {
+                    return bad(format!(
+                        "no latency between regions {} and {} in latency_matrix (key ({a}, {b}))",
+                        regions[a].name, regions[b].name
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -128,13 +184,20 @@ pub enum EngineError {
         fix: &'static str,
     },
     /// Tasks kept waking each other without virtual time moving.
-    #[error("livelock at virtual time {at:?} (seed {seed}): tasks keep waking each other")]
+    #[error(
+        "livelock at virtual time {at:?} (seed {seed}): tasks keep waking each other ({polls} polls in one instant)"
+    )]
     Livelock {
         /// When.
         at: Duration,
         /// The seed of the run.
         seed: u64,
+        /// Polls made at that instant.
+        polls: u64,
     },
+    /// A [`SimConfig`] value that cannot work.
+    #[error("invalid SimConfig: {0}")]
+    Config(String),
     /// The trace file could not be written.
     #[error("trace file: {0}")]
     Io(#[source] std::io::Error),

@@ -16,11 +16,9 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, noise, plaintext, yamux};
 use rand_core::RngCore;
 
-use super::SimConfig;
-use crate::net::Network;
 use crate::rng;
 use crate::scenario::Security;
-use crate::scheduler::{NodeId, SimExecutor};
+use crate::scheduler::NodeId;
 use crate::trace::TraceHandle;
 
 /// At most this many swarm events are taken per poll of a node before it
@@ -51,46 +49,46 @@ pub type EventHandler<B> = Box<
     ) -> Option<SwarmEvent<<B as NetworkBehaviour>::ToSwarm>>,
 >;
 
+/// A traced event's kind and the peer it concerns.
+pub type TraceKind = (&'static str, Option<PeerId>);
+
+/// What goes into the event trace: which swarm events, under which kind
+/// and peer, with which details, and the kinds of a node's start, stop and
+/// crash. Set it with [`Sim::set_tracer`](super::Sim::set_tracer); the
+/// default traces every swarm event (a behaviour's events as `behaviour`).
+pub struct Tracer<E> {
+    /// The kind and peer of a swarm event; `None` leaves the event out of
+    /// the trace (and its hash).
+    pub event: fn(&SwarmEvent<E>) -> Option<TraceKind>,
+    /// Free-text details of a traced event, only built when the trace is
+    /// written to a file (they are not hashed).
+    pub details: fn(&SwarmEvent<E>) -> String,
+    /// The kind recorded when a node starts ([`Sim::add_node`](super::Sim::add_node),
+    /// [`Sim::restart`](super::Sim::restart)). Default: `start`.
+    pub start: &'static str,
+    /// The kind recorded by [`Sim::stop`](super::Sim::stop). Default: `stop`.
+    pub stop: &'static str,
+    /// The kind recorded by [`Sim::crash`](super::Sim::crash). Default: `crash`.
+    pub crash: &'static str,
+}
+
+impl<E> Default for Tracer<E> {
+    fn default() -> Self {
+        Tracer {
+            event: |e| Some(trace_kind(e)),
+            details,
+            start: "start",
+            stop: "stop",
+            crash: "crash",
+        }
+    }
+}
+
 /// A running node.
 pub(super) struct SimNode<B: NetworkBehaviour> {
     pub swarm: Swarm<B>,
     /// Events not taken by the test yet, oldest first.
     pub events: VecDeque<TimedEvent<B::ToSwarm>>,
-}
-
-/// Builds node `index`'s swarm on `net`: TCP-like links, Noise or plaintext,
-/// Yamux, the dial and upgrade bounded by the connection timeout (as
-/// libp2p's `SwarmBuilder` does), listening on `addr`, which is also its
-/// external address.
-pub(super) fn build<B: NetworkBehaviour>(
-    config: &SimConfig,
-    index: NodeId,
-    key: &Keypair,
-    net: &Network,
-    executor: SimExecutor,
-    addr: Multiaddr,
-    behaviour: B,
-) -> SimNode<B> {
-    let peer_id = key.public().to_peer_id();
-    let transport = upgrade(
-        net.transport(index),
-        key,
-        config.security,
-        config.connection_timeout,
-    );
-    let mut swarm = listening_swarm(
-        transport,
-        behaviour,
-        peer_id,
-        executor,
-        config.idle_timeout,
-        addr.clone(),
-    );
-    swarm.add_external_address(addr);
-    SimNode {
-        swarm,
-        events: VecDeque::new(),
-    }
 }
 
 /// A node's transport: `base` (the simulated network, or TCP) upgraded as
@@ -144,23 +142,24 @@ pub fn listening_swarm<B: NetworkBehaviour>(
 
 impl<B: NetworkBehaviour> SimNode<B> {
     /// Polls the swarm, queueing up to `EVENTS_PER_POLL` events stamped
-    /// `now`, each recorded in `trace`.
+    /// `now`, each recorded in `trace` as `tracer` says.
     pub fn poll(
         &mut self,
         index: NodeId,
         cx: &mut Context<'_>,
         now: Duration,
-        trace: &TraceHandle,
+        (trace, tracer): (&TraceHandle, &Tracer<B::ToSwarm>),
         handler: Option<&mut EventHandler<B>>,
     ) {
         let mut handler = handler;
         for _ in 0..EVENTS_PER_POLL {
             match self.swarm.poll_next_unpin(cx) {
                 Poll::Ready(Some(event)) => {
-                    let (kind, peer) = trace_kind(&event);
-                    trace
-                        .borrow_mut()
-                        .record(now, index, kind, peer.as_ref(), || details(&event));
+                    if let Some((kind, peer)) = (tracer.event)(&event) {
+                        trace
+                            .borrow_mut()
+                            .record(now, index, kind, peer.as_ref(), || (tracer.details)(&event));
+                    }
                     let kept = match handler.as_deref_mut() {
                         Some(handle) => handle(index, now, &mut self.swarm, event),
                         None => Some(event),
@@ -211,7 +210,7 @@ fn details<E>(event: &SwarmEvent<E>) -> String {
 /// The details of a connection event in a trace: the role of a new
 /// connection, how one closed, or the error of a failed one; `None` for
 /// other events.
-pub(crate) fn connection_details<E>(event: &SwarmEvent<E>) -> Option<String> {
+pub fn connection_details<E>(event: &SwarmEvent<E>) -> Option<String> {
     Some(match event {
         SwarmEvent::ConnectionEstablished { endpoint, .. } => if endpoint.is_dialer() {
             "dialer"

@@ -1,7 +1,8 @@
-//! [`Sim`]: a simulated network of the user's swarms, driven in virtual time.
+//! [`Sim`]: a simulated network of the user's swarms: its nodes, their
+//! identities and addresses, and what a test reads of them. Driving it in
+//! time is in `drive.rs`, faults in `faults.rs`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::task::Context;
 use std::time::Duration;
 
@@ -10,36 +11,53 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use sim_runtime::{Clock, ClockGuard};
 
-use super::node::{self, EventHandler, SimNode, TimedEvent};
+use super::host::Host;
+use super::node::{self, EventHandler, SimNode, Tracer};
 use super::{EngineError, SimConfig, preflight, seeds};
-use crate::net::{self, LatencyModel, Network};
+use crate::net::{LatencyModel, NetStats, Network, TcpNet};
 use crate::rng;
-use crate::scheduler::{NodeDriver, NodeId, Scheduler};
+use crate::scheduler::{NodeDriver, NodeId, Scheduler, SchedulerStats};
 use crate::trace::{Trace, TraceFilter, TraceHandle};
-
-/// Task polls within one instant of virtual time after which the run is
-/// declared a livelock (tasks that wake each other forever).
-const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
-
-/// How long [`Sim::wait`] waits, in virtual time, before it panics.
-pub const WAIT_LIMIT: Duration = Duration::from_secs(3600);
 
 /// Builds a node's behaviour from its key (the same key after a restart).
 type MakeBehaviour<B> = Box<dyn FnMut(&Keypair) -> B>;
 
+/// A node added to the simulation, running or not.
+struct Entry<B> {
+    key: Keypair,
+    make: MakeBehaviour<B>,
+    /// The address it listens on (in real time: since its last start).
+    addr: Multiaddr,
+}
+
 /// The nodes, as the scheduler polls them.
-struct Nodes<B: NetworkBehaviour> {
-    slots: Vec<Option<SimNode<B>>>,
-    clock: Clock,
-    trace: TraceHandle,
-    handler: Option<EventHandler<B>>,
+pub(super) struct Nodes<B: NetworkBehaviour> {
+    pub slots: Vec<Option<SimNode<B>>>,
+    pub host: Host,
+    pub trace: TraceHandle,
+    pub tracer: Tracer<B::ToSwarm>,
+    pub handler: Option<EventHandler<B>>,
+    /// Panic in this node's first poll at or after this time.
+    pub panic_at: Option<(NodeId, Duration)>,
 }
 
 impl<B: NetworkBehaviour> NodeDriver for Nodes<B> {
     fn poll_node(&mut self, node: NodeId, cx: &mut Context<'_>) {
-        let now = self.clock.now();
+        let now = self.host.now();
+        if let Some((n, at)) = self.panic_at
+            && n == node
+            && now >= at
+        {
+            panic!("test panic (--inject-panic) in node {node}");
+        }
         if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
-            n.poll(node, cx, now, &self.trace, self.handler.as_mut());
+            n.poll(
+                node,
+                cx,
+                now,
+                (&self.trace, &self.tracer),
+                self.handler.as_mut(),
+            );
         }
     }
 }
@@ -54,14 +72,14 @@ impl<B: NetworkBehaviour> NodeDriver for Nodes<B> {
 /// again in the next round.
 pub struct Sim<B: NetworkBehaviour> {
     // Field order is drop order: the swarms go while the clock is installed.
-    nodes: Nodes<B>,
-    sched: Scheduler,
-    net: Network,
-    make: Vec<Option<MakeBehaviour<B>>>,
-    keys: Vec<Keypair>,
-    config: SimConfig,
-    timers_fired: u64,
-    _guard: ClockGuard,
+    pub(super) nodes: Nodes<B>,
+    pub(super) sched: Scheduler,
+    entries: Vec<Option<Entry<B>>>,
+    pub(super) config: SimConfig,
+    pub(super) timers_fired: u64,
+    /// Whether the trace was made here (and is finished here).
+    owns_trace: bool,
+    _guard: Option<ClockGuard>,
 }
 
 impl<B: NetworkBehaviour> Sim<B> {
@@ -74,7 +92,7 @@ impl<B: NetworkBehaviour> Sim<B> {
         // Under a determinism check of `seeds`, the trace goes to a file.
         match seeds::trace_dir() {
             Some(dir) => Self::with_trace_file(config, &dir),
-            None => Self::with_trace(config, Trace::hash_only()),
+            None => Self::virtual_time(config, Trace::hash_only(), true),
         }
     }
 
@@ -82,31 +100,82 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// `dir/events.csv` (see `docs/outputs.md`).
     pub fn with_trace_file(config: SimConfig, dir: &Path) -> Result<Sim<B>, EngineError> {
         let trace = Trace::to_dir(dir, TraceFilter::default()).map_err(EngineError::Io)?;
-        Self::with_trace(config, trace)
+        Self::virtual_time(config, trace, true)
     }
 
-    fn with_trace(config: SimConfig, trace: TraceHandle) -> Result<Sim<B>, EngineError> {
+    /// An empty network that records its events in `trace`, which the
+    /// caller keeps a handle to and finishes ([`Trace::finish`]).
+    pub fn with_trace(config: SimConfig, trace: TraceHandle) -> Result<Sim<B>, EngineError> {
+        Self::virtual_time(config, trace, false)
+    }
+
+    fn virtual_time(
+        config: SimConfig,
+        trace: TraceHandle,
+        owns_trace: bool,
+    ) -> Result<Sim<B>, EngineError> {
         preflight()?;
-        let clock = Clock::new(rng::derive_key(config.seed, "os-entropy", 0));
+        config.validate()?;
+        let entropy = config.entropy_seed.unwrap_or(config.seed);
+        let clock = Clock::new(rng::derive_key(entropy, "os-entropy", 0));
+        // Before the first node makes its Noise keys.
         clock.use_x25519_stand_in(config.x25519_stand_in);
         let guard = clock.install();
         let _ = sim_runtime::entropy::hook_address();
-        let model = LatencyModel::new(config.seed, config.latency.clone());
-        Ok(Sim {
+        let model = LatencyModel::from_config(config.seed, &config.network);
+        let host = Host::Virtual {
+            clock,
+            net: Network::new(model.clone()),
+            model,
+        };
+        Ok(Self::on(host, config, trace, owns_trace, Some(guard)))
+    }
+
+    /// The same network in real time, for a fidelity check: every node
+    /// listens on a free TCP port of 127.0.0.1, its connection tasks run on
+    /// `runtime` (a tokio runtime with I/O and timers enabled), and
+    /// libp2p's timers run on the real clock. Nothing of it is
+    /// deterministic; the seed still gives the node keys. Drive it with
+    /// [`Sim::run_ready_at_most`] and [`Sim::sleep_until_woken`]; latency
+    /// settings, partitions and [`Sim::advance_to`] need the simulated
+    /// network and panic here.
+    pub fn realtime(
+        config: SimConfig,
+        runtime: tokio::runtime::Handle,
+        trace: TraceHandle,
+    ) -> Sim<B> {
+        let host = Host::Real {
+            start: sim_runtime::now(),
+            net: TcpNet::new(runtime),
+        };
+        let sim = Self::on(host, config, trace, false, None);
+        sim.sched.unpark_on_wake(std::thread::current());
+        sim
+    }
+
+    fn on(
+        host: Host,
+        config: SimConfig,
+        trace: TraceHandle,
+        owns_trace: bool,
+        guard: Option<ClockGuard>,
+    ) -> Sim<B> {
+        Sim {
             nodes: Nodes {
                 slots: Vec::new(),
-                clock,
+                host,
                 trace,
+                tracer: Tracer::default(),
                 handler: None,
+                panic_at: None,
             },
             sched: Scheduler::new(rng::stream(config.seed, "scheduler", 0)),
-            net: Network::new(model),
-            make: Vec::new(),
-            keys: Vec::new(),
+            entries: Vec::new(),
             config,
             timers_fired: 0,
+            owns_trace,
             _guard: guard,
-        })
+        }
     }
 
     /// The configuration (the seed among it).
@@ -114,46 +183,75 @@ impl<B: NetworkBehaviour> Sim<B> {
         &self.config
     }
 
-    /// Virtual time since the simulation started.
+    /// Time since the simulation started: virtual, or real in
+    /// [`Sim::realtime`].
     pub fn now(&self) -> Duration {
-        self.nodes.clock.now()
+        self.nodes.host.now()
     }
 
     /// Adds a node: its key is drawn from the seed and its index, `make`
     /// builds its behaviour from that key (again at each
     /// [`Sim::restart`]). It listens on its own address ([`Sim::addr`]),
-    /// which is also its external address, and is polled from the next round
-    /// on. Returns its index: 0, 1, 2, ...
+    /// which is also its external address (see
+    /// [`SimConfig::external_addr`]), and is polled from the next round on.
+    /// Returns its index: 0, 1, 2, ...
     pub fn add_node(&mut self, make: impl FnMut(&Keypair) -> B + 'static) -> NodeId {
-        let index = NodeId::try_from(self.keys.len()).expect("fewer than 2^32 nodes");
-        self.keys.push(node::identity(self.config.seed, index));
-        self.make.push(Some(Box::new(make)));
-        self.nodes.slots.push(None);
+        let index = NodeId::try_from(self.entries.len()).expect("fewer than 2^32 nodes");
+        self.add_node_at(index, make)
+    }
+
+    /// [`Sim::add_node`] with index `index`, for nodes numbered by the
+    /// caller (a scenario's file order) rather than in the order they
+    /// start. Indices left out stay free for later.
+    ///
+    /// # Panics
+    /// If node `index` was added before (use [`Sim::restart`]).
+    pub fn add_node_at(
+        &mut self,
+        index: NodeId,
+        make: impl FnMut(&Keypair) -> B + 'static,
+    ) -> NodeId {
+        let i = index as usize;
+        if self.entries.len() <= i {
+            self.entries.resize_with(i + 1, || None);
+            self.nodes.slots.resize_with(i + 1, || None);
+        }
+        assert!(self.entries[i].is_none(), "node {index} was added before");
+        self.entries[i] = Some(Entry {
+            key: node::identity(self.config.seed, index),
+            make: Box::new(make),
+            addr: crate::net::listen_addr(index),
+        });
         self.start(index);
         index
     }
 
-    fn start(&mut self, index: NodeId) {
+    /// Starts node `index` (added, not running) with a fresh swarm.
+    pub(super) fn start(&mut self, index: NodeId) {
         let i = index as usize;
-        let make = self.make[i].as_mut().expect("a node's builder is kept");
-        let behaviour = make(&self.keys[i]);
-        self.net.revive(index);
-        let node = node::build(
+        let entry = self.entries[i].as_mut().expect("only added nodes start");
+        self.nodes.host.revive(index);
+        let (swarm, addr) = self.nodes.host.swarm(
             &self.config,
             index,
-            &self.keys[i],
-            &self.net,
-            self.sched.executor(index),
-            net::listen_addr(index),
-            behaviour,
+            &entry.key,
+            &self.sched,
+            &mut entry.make,
         );
+        entry.addr = addr;
+        let peer = entry.key.public().to_peer_id();
         let now = self.now();
-        let peer = self.keys[i].public().to_peer_id();
-        self.nodes
-            .trace
-            .borrow_mut()
-            .record(now, index, "start", Some(&peer), String::new);
-        self.nodes.slots[i] = Some(node);
+        self.record(
+            now,
+            index,
+            self.nodes.tracer.start,
+            Some(&peer),
+            String::new,
+        );
+        self.nodes.slots[i] = Some(SimNode {
+            swarm,
+            events: Default::default(),
+        });
         self.sched.add_node(index);
     }
 
@@ -199,29 +297,65 @@ impl<B: NetworkBehaviour> Sim<B> {
         self.nodes.handler = Some(Box::new(handler));
     }
 
-    /// Nodes added so far (running or not).
+    /// Chooses what the event trace records (see [`Tracer`]); applies to
+    /// what happens from now on.
+    pub fn set_tracer(&mut self, tracer: Tracer<B::ToSwarm>) {
+        self.nodes.tracer = tracer;
+    }
+
+    /// Records an event of the caller's own in the trace (and its hash):
+    /// at time `at`, of node `node`, of kind `kind`, about `peer`, with
+    /// `details` (built only when the trace is written to a file).
+    pub fn record(
+        &self,
+        at: Duration,
+        node: NodeId,
+        kind: &'static str,
+        peer: Option<&PeerId>,
+        details: impl FnOnce() -> String,
+    ) {
+        self.nodes
+            .trace
+            .borrow_mut()
+            .record(at, node, kind, peer, details);
+    }
+
+    /// Nodes added so far, running or not (one more than the highest index).
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.entries.len()
     }
 
     /// True before the first [`Sim::add_node`].
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.entries.is_empty()
+    }
+
+    fn entry(&self, node: NodeId) -> &Entry<B> {
+        match self.entries.get(node as usize).and_then(Option::as_ref) {
+            Some(e) => e,
+            None => panic!("node {node} was never added"),
+        }
+    }
+
+    /// Whether node `node` was added (running or not).
+    pub fn was_added(&self, node: NodeId) -> bool {
+        self.entries.get(node as usize).is_some_and(Option::is_some)
     }
 
     /// Node `node`'s peer id.
     pub fn peer_id(&self, node: NodeId) -> PeerId {
-        self.keys[node as usize].public().to_peer_id()
+        self.entry(node).key.public().to_peer_id()
     }
 
     /// Node `node`'s key.
     pub fn keypair(&self, node: NodeId) -> &Keypair {
-        &self.keys[node as usize]
+        &self.entry(node).key
     }
 
-    /// The address node `node` listens on: `/memory/<port>`.
+    /// The address node `node` listens on: `/memory/<port>` (in real time:
+    /// a TCP port of 127.0.0.1, new at each start).
     pub fn addr(&self, node: NodeId) -> Multiaddr {
-        net::listen_addr(node)
+        self.entry(node).addr.clone()
     }
 
     /// Whether node `node` runs (not crashed or stopped).
@@ -230,6 +364,11 @@ impl<B: NetworkBehaviour> Sim<B> {
             .slots
             .get(node as usize)
             .is_some_and(Option::is_some)
+    }
+
+    /// The running nodes, in index order.
+    pub fn running(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.slots.len() as NodeId).filter(|n| self.is_running(*n))
     }
 
     /// Node `node`'s swarm, to call into its behaviour.
@@ -253,7 +392,17 @@ impl<B: NetworkBehaviour> Sim<B> {
         }
     }
 
-    fn running_node(&mut self, node: NodeId) -> &mut SimNode<B> {
+    /// Node `node`'s swarm if it runs, without scheduling a poll: to read
+    /// state through methods that take `&mut self` (Kademlia's
+    /// `kbuckets()`) without changing the schedule. Something started
+    /// through it is only acted on when the node is next polled anyway; use
+    /// [`Sim::swarm_mut`] to act.
+    pub fn peek_mut(&mut self, node: NodeId) -> Option<&mut Swarm<B>> {
+        let slot = self.nodes.slots.get_mut(node as usize)?;
+        slot.as_mut().map(|n| &mut n.swarm)
+    }
+
+    pub(super) fn running_node(&mut self, node: NodeId) -> &mut SimNode<B> {
         match self
             .nodes
             .slots
@@ -265,269 +414,16 @@ impl<B: NetworkBehaviour> Sim<B> {
         }
     }
 
-    /// Node `a` dials node `b`'s address, knowing its peer id, whether or
-    /// not it is connected to `b` already.
-    pub fn dial(&mut self, a: NodeId, b: NodeId) {
-        // A new connection even if `a` holds one to `b` (e.g. to a peer that
-        // crashed and restarted, which `a` has not noticed yet).
-        let opts = libp2p::swarm::dial_opts::DialOpts::peer_id(self.peer_id(b))
-            .addresses(vec![self.addr(b)])
-            .condition(libp2p::swarm::dial_opts::PeerCondition::Always)
-            .build();
-        // A failure is reported as a swarm event, like any dial error.
-        let _ = self.swarm_mut(a).dial(opts);
+    /// The region of node `node` under [`SimConfig::network`] (an index into
+    /// its regions), `None` in a flat network or in real time.
+    pub fn region_of(&self, node: NodeId) -> Option<usize> {
+        self.nodes.host.region_of(node)
     }
 
-    /// Node `a` dials `addr` (any address, known peer or not).
-    pub fn dial_addr(&mut self, a: NodeId, addr: Multiaddr) {
-        let _ = self.swarm_mut(a).dial(addr);
-    }
-
-    /// Node `a` dials node `b` and the simulation runs until both report
-    /// the connection (`ConnectionEstablished` on each side, which this
-    /// takes from their event queues; other events stay queued).
-    ///
-    /// # Panics
-    /// If the connection is not made within [`WAIT_LIMIT`] of virtual time.
-    pub fn connect(&mut self, a: NodeId, b: NodeId) {
-        self.dial(a, b);
-        let (pa, pb) = (self.peer_id(a), self.peer_id(b));
-        let established = |node: NodeId, peer: PeerId| {
-            move |sim: &mut Sim<B>| {
-                sim.take_event(node, |e| {
-                    matches!(e, SwarmEvent::ConnectionEstablished { peer_id, .. } if *peer_id == peer)
-                })
-                .is_some()
-            }
-        };
-        let (at_a, at_b) = (established(a, pb), established(b, pa));
-        let (mut done_a, mut done_b) = (false, false);
-        let limit = self.now() + WAIT_LIMIT;
-        let made = self.drive(limit, |sim| {
-            done_a = done_a || at_a(sim);
-            done_b = done_b || at_b(sim);
-            done_a && done_b
-        });
-        match made {
-            Ok(true) => {}
-            Ok(false) => panic!(
-                "node {a} and node {b} did not connect within {WAIT_LIMIT:?} of virtual time (seed {})",
-                self.config.seed
-            ),
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    /// Removes and returns the first queued event of `node` that `matches`
-    /// accepts, leaving the others queued.
-    fn take_event(
-        &mut self,
-        node: NodeId,
-        mut matches: impl FnMut(&SwarmEvent<B::ToSwarm>) -> bool,
-    ) -> Option<TimedEvent<B::ToSwarm>> {
-        let events = &mut self.nodes.slots.get_mut(node as usize)?.as_mut()?.events;
-        let i = events.iter().position(|(_, e)| matches(e))?;
-        events.remove(i)
-    }
-
-    /// The oldest event of node `node` that nobody took yet.
-    pub fn pop_event(&mut self, node: NodeId) -> Option<TimedEvent<B::ToSwarm>> {
-        self.nodes
-            .slots
-            .get_mut(node as usize)?
-            .as_mut()?
-            .events
-            .pop_front()
-    }
-
-    /// The events node `node` reported and nobody took yet, oldest first,
-    /// each with the virtual time it was reported.
-    pub fn drain_events(&mut self, node: NodeId) -> Vec<TimedEvent<B::ToSwarm>> {
-        match self
-            .nodes
-            .slots
-            .get_mut(node as usize)
-            .and_then(Option::as_mut)
-        {
-            Some(n) => n.events.drain(..).collect(),
-            None => Vec::new(),
-        }
-    }
-
-    /// Runs the simulation for `duration` of virtual time.
-    ///
-    /// # Panics
-    /// On a livelock (tasks that keep waking each other within one instant).
-    pub fn run_for(&mut self, duration: Duration) {
-        let until = self.now() + duration;
-        if let Err(e) = self.drive(until, |_| false) {
-            panic!("{e}");
-        }
-    }
-
-    /// Runs until `done` returns true (it is asked after every round of
-    /// polls) or `limit` of virtual time has passed. Returns whether `done`
-    /// became true.
-    ///
-    /// # Panics
-    /// On a livelock.
-    pub fn run_until(&mut self, limit: Duration, done: impl FnMut(&mut Self) -> bool) -> bool {
-        let until = self.now() + limit;
-        self.drive(until, done).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Runs until node `node` reports an event that `f` maps to `Some`,
-    /// and returns that. Events of `node` before it are dropped (as
-    /// libp2p-swarm-test's `wait` does); other nodes' events stay queued.
-    ///
-    /// # Panics
-    /// If no such event comes within [`WAIT_LIMIT`] of virtual time, or the
-    /// node stops running.
-    pub fn wait<T>(
-        &mut self,
-        node: NodeId,
-        mut f: impl FnMut(SwarmEvent<B::ToSwarm>) -> Option<T>,
-    ) -> T {
-        let mut found = None;
-        let until = self.now() + WAIT_LIMIT;
-        let outcome = self.drive(until, |sim| {
-            while found.is_none() {
-                let Some((_, event)) = sim.pop_event(node) else {
-                    break;
-                };
-                found = f(event);
-            }
-            found.is_some()
-        });
-        match (outcome, found) {
-            (_, Some(t)) => t,
-            (Err(e), None) => panic!("{e}"),
-            (Ok(_), None) => panic!(
-                "node {node}: no awaited event within {WAIT_LIMIT:?} of virtual time (seed {})",
-                self.config.seed
-            ),
-        }
-    }
-
-    /// The event loop: poll every ready task (in an order drawn from the
-    /// seed), ask `done`, and when nothing is ready move virtual time to the
-    /// next timer, up to `until`.
-    fn drive(
-        &mut self,
-        until: Duration,
-        mut done: impl FnMut(&mut Self) -> bool,
-    ) -> Result<bool, EngineError> {
-        loop {
-            let polls = self
-                .sched
-                .run_ready(&mut self.nodes, POLLS_PER_INSTANT_LIMIT);
-            if polls == POLLS_PER_INSTANT_LIMIT && self.sched.has_ready() {
-                return Err(EngineError::Livelock {
-                    at: self.now(),
-                    seed: self.config.seed,
-                });
-            }
-            if done(self) {
-                return Ok(true);
-            }
-            if self.sched.has_ready() {
-                continue;
-            }
-            let now = self.now();
-            let clock = &self.nodes.clock;
-            match clock.next_deadline() {
-                Some(t) if t <= until => self.timers_fired += clock.advance_to(t.max(now)) as u64,
-                _ if now < until => self.timers_fired += clock.advance_to(until) as u64,
-                _ => return Ok(false),
-            }
-        }
-    }
-
-    /// Node `node` crashes: its links drop without a goodbye (its peers find
-    /// out by their own timeouts), and its swarm and connection tasks are
-    /// dropped. [`Sim::restart`] brings it back.
-    pub fn crash(&mut self, node: NodeId) {
-        self.net.crash(node);
-        self.remove(node, "crash");
-    }
-
-    /// Node `node` stops gracefully: its swarm and connections are dropped,
-    /// which closes its connections as when a process exits.
-    pub fn stop(&mut self, node: NodeId) {
-        self.remove(node, "stop");
-    }
-
-    fn remove(&mut self, node: NodeId, kind: &'static str) {
-        let Some(slot) = self.nodes.slots.get_mut(node as usize) else {
-            return;
-        };
-        if slot.take().is_none() {
-            return;
-        }
-        self.sched.remove_owner(node);
-        let peer = self.peer_id(node);
-        let now = self.now();
-        self.nodes
-            .trace
-            .borrow_mut()
-            .record(now, node, kind, Some(&peer), String::new);
-    }
-
-    /// Restarts a crashed or stopped node with the same identity, address
-    /// and behaviour builder. Connections of its previous life are reset on
-    /// their next use, as a rebooted host answers with RST.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use libp2p::{ping, swarm::SwarmEvent};
-    /// use libp2p_sim::engine::{Sim, SimConfig};
-    /// # fn main() -> Result<(), libp2p_sim::engine::EngineError> {
-    /// let mut sim = Sim::new(SimConfig::seeded(2))?;
-    /// let a = sim.add_node(|_| ping::Behaviour::default());
-    /// let b = sim.add_node(|_| ping::Behaviour::default());
-    /// sim.connect(a, b);
-    /// let peer = sim.peer_id(b);
-    /// sim.crash(b);
-    /// // a hears nothing: its ping times out after 20 s of virtual time.
-    /// let start = sim.now();
-    /// sim.wait(a, |e| match e {
-    ///     SwarmEvent::Behaviour(ping::Event { result: Err(_), .. }) => Some(()),
-    ///     _ => None,
-    /// });
-    /// assert!(sim.now() - start >= Duration::from_secs(20));
-    /// sim.restart(b);
-    /// assert_eq!(sim.peer_id(b), peer);
-    /// sim.connect(a, b);
-    /// # Ok(()) }
-    /// ```
-    pub fn restart(&mut self, node: NodeId) {
-        if !self.is_running(node) && (node as usize) < self.keys.len() {
-            self.start(node);
-        }
-    }
-
-    /// Splits the network for `length` of virtual time: `group_of` gives
-    /// each node's side (`None`: reaches every side). Bytes between sides
-    /// are held and delivered one latency after the heal, as TCP
-    /// retransmission would; a dial across waits for the heal.
-    pub fn partition(
-        &mut self,
-        length: Duration,
-        group_of: impl Fn(NodeId) -> Option<usize> + Send + Sync + 'static,
-    ) {
-        let until = self.now() + length;
-        self.net.split(until, Arc::new(group_of));
-    }
-
-    /// Ends the current partition now.
-    pub fn heal(&mut self) {
-        self.net.heal();
-    }
-
-    /// Sets the one-way latency between nodes `a` and `b` (both ways) for
-    /// connections made from now on.
-    pub fn set_link_latency(&mut self, a: NodeId, b: NodeId, one_way: Duration) {
-        self.net.set_link_latency(a, b, one_way);
+    /// Every node's region, as a function that outlives this borrow (for
+    /// the side function of a [`Sim::partition`]).
+    pub fn regions(&self) -> std::sync::Arc<dyn Fn(NodeId) -> Option<usize> + Send + Sync> {
+        self.nodes.host.regions()
     }
 
     /// The trace hash so far: FNV-1a over every event's time, node, kind
@@ -551,16 +447,39 @@ impl<B: NetworkBehaviour> Sim<B> {
     pub fn timers_fired(&self) -> u64 {
         self.timers_fired
     }
+
+    /// The network's counters so far: connections, bytes, writes, refusals.
+    pub fn net_stats(&self) -> NetStats {
+        self.nodes.host.stats()
+    }
+
+    /// The scheduler's counters so far: polls, tasks spawned and live.
+    pub fn scheduler_stats(&self) -> SchedulerStats {
+        self.sched.stats()
+    }
+
+    /// The node whose task is being polled; after a panic that unwound out
+    /// of a run, the node that panicked.
+    pub fn polling_node(&self) -> Option<NodeId> {
+        self.sched.running()
+    }
+
+    /// Makes node `node` panic in its first poll at or after `at`: for
+    /// testing how a harness reports a node that panics.
+    #[doc(hidden)]
+    pub fn inject_panic(&mut self, node: NodeId, at: Duration) {
+        self.nodes.panic_at = Some((node, at));
+    }
 }
 
 impl<B: NetworkBehaviour> Drop for Sim<B> {
     fn drop(&mut self) {
         // Connection tasks hold streams whose drop talks to the network:
         // drop them while everything else is still there.
-        for node in 0..self.keys.len() as NodeId {
-            self.sched.remove_owner(node);
+        self.sched.remove_all();
+        if self.owns_trace {
+            let _ = self.finish_trace();
         }
-        let _ = self.finish_trace();
         seeds::record_finish(self.trace_hash(), self.trace_events());
     }
 }

@@ -32,7 +32,7 @@ fn ms(n: u64) -> Duration {
 /// Seed `seed` with one-way latencies drawn per link between 1 and 100 ms.
 fn seeded_latencies(seed: u64) -> SimConfig {
     let mut config = SimConfig::seeded(seed);
-    config.latency = Latency::Uniform {
+    config.network.latency = Latency::Uniform {
         min: ms(1),
         max: ms(100),
     };
@@ -42,7 +42,7 @@ fn seeded_latencies(seed: u64) -> SimConfig {
 #[test]
 fn two_nodes_connect_and_ping_in_virtual_time() {
     let mut config = SimConfig::seeded(3);
-    config.latency = Latency::Constant(ms(25));
+    config.network.latency = Latency::Constant(ms(25));
     // Ping does not keep a connection open: without streams it would close
     // after the idle timeout.
     config.idle_timeout = Duration::from_secs(3600);

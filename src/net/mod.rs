@@ -19,6 +19,7 @@ mod fabric;
 mod latency;
 mod link;
 mod network;
+mod tcp;
 mod transport;
 
 pub use fabric::GroupFn;
@@ -27,6 +28,7 @@ pub use link::{Counters, SimStream};
 pub use network::{
     EPHEMERAL_PORT_BASE, LISTEN_PORT_BASE, NetError, NetStats, Network, listen_addr, node_of_port,
 };
+pub use tcp::{Counted, TcpNet, TokioExecutor, free_addr};
 pub use transport::SimTransport;
 
 #[cfg(test)]

@@ -21,14 +21,14 @@ use std::time::Duration;
 
 use libp2p::PeerId;
 
+use crate::engine::{NetStats, NodeId, Sim};
+use crate::metrics::LookupOutcome;
 use crate::metrics::{
     LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder, Sample, nearest_rank,
     summary::mean,
 };
-use crate::net::NetStats;
-use crate::node::Node;
+use crate::node::{self, Behaviour};
 use crate::oracle::{self, Oracle};
-use crate::scheduler::NodeId;
 
 /// Progress of one live session.
 #[derive(Debug, Clone, Default)]
@@ -128,7 +128,7 @@ impl Measure {
     }
 
     /// Checks whether `y` is now in the tables of half its k closest.
-    fn check_visible(&mut self, y: NodeId, slots: &mut [Option<Node>], now: Duration) {
+    fn check_visible(&mut self, y: NodeId, sim: &mut Sim<Behaviour>, now: Duration) {
         if self.sessions.get(&y).is_none_or(|s| s.visible_at.is_some()) {
             return;
         }
@@ -142,10 +142,8 @@ impl Measure {
         let holders = closest
             .iter()
             .filter(|z| {
-                slots
-                    .get_mut(**z as usize)
-                    .and_then(Option::as_mut)
-                    .is_some_and(|n| n.table_contains(&peer))
+                sim.peek_mut(**z)
+                    .is_some_and(|swarm| node::table_contains(swarm, &peer))
             })
             .count();
         if 2 * holders >= closest.len()
@@ -155,22 +153,20 @@ impl Measure {
         }
     }
 
-    /// Handles what node `x` reported since the last round: peers added to
-    /// its table, finished lookups.
+    /// Handles what live node `x` reported since the last round: peers
+    /// `added` to its table, finished `lookups`.
     pub fn news(
         &mut self,
         x: NodeId,
-        slots: &mut [Option<Node>],
+        added: Vec<PeerId>,
+        lookups: Vec<LookupOutcome>,
+        sim: &mut Sim<Behaviour>,
         now: Duration,
         recorder: &mut Recorder,
     ) {
-        let Some(node) = slots.get_mut(x as usize).and_then(Option::as_mut) else {
-            return;
-        };
-        let added = std::mem::take(&mut node.routing_added);
-        let lookups = std::mem::take(&mut node.finished_lookups);
         if !added.is_empty() && self.needs_recall(x) {
-            let table = node.table_peers();
+            let swarm = sim.peek_mut(x).expect("a node with news runs");
+            let table = node::table_peers(swarm);
             let recall = self.recall(x, &table);
             self.note_recall(x, recall, now);
         }
@@ -179,7 +175,7 @@ impl Measure {
                 continue;
             };
             if self.closest_of(y).contains(&x) {
-                self.check_visible(y, slots, now);
+                self.check_visible(y, sim, now);
             }
         }
         for outcome in lookups {
@@ -193,18 +189,18 @@ impl Measure {
     /// Samples every live node and the network.
     pub fn sample(
         &mut self,
-        slots: &mut [Option<Node>],
+        sim: &mut Sim<Behaviour>,
         now: Duration,
         net: NetStats,
         recorder: &mut Recorder,
     ) {
         let mut recalls = Vec::new();
         let mut stale_fractions = Vec::new();
-        let live: Vec<NodeId> = slots.iter().flatten().map(|n| n.index).collect();
+        let live: Vec<NodeId> = sim.running().collect();
         for &i in &live {
-            let node = slots[i as usize].as_mut().expect("listed as live");
-            let stats = node.table_stats();
-            let table = node.table_peers();
+            let swarm = sim.peek_mut(i).expect("listed as running");
+            let stats = node::table_stats(swarm);
+            let table = node::table_peers(swarm);
             let truth = self.closest_of(i).to_vec();
             let health = self.oracle.table_health(&table, &self.peers_of(&truth));
             let (stale, recall) = (health.stale, health.recall);
@@ -222,7 +218,7 @@ impl Measure {
             });
         }
         for &i in &live {
-            self.check_visible(i, slots, now);
+            self.check_visible(i, sim, now);
         }
         recalls.sort_by(f64::total_cmp);
         recorder.network_sample(NetworkSample {

@@ -15,7 +15,6 @@
 //! dependencies seed lazily (rand's thread RNG, std's `HashMap` keys) is then
 //! created inside the run, from the run's entropy stream.
 
-mod host;
 mod measure;
 mod status;
 mod timeline;
@@ -29,15 +28,11 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use sim_runtime::Clock;
-
+use crate::engine::{NodeId, Sim, SimConfig, Trace, TraceFilter, TraceHandle};
 use crate::metrics::RunReport;
-use crate::rng;
+use crate::node::Behaviour;
 use crate::scenario::Scenario;
-use crate::scheduler::NodeId;
-use crate::trace::{Trace, TraceFilter};
 
-use host::Mode;
 pub use status::{Progress, ProgressFn, SimError};
 pub use timeline::join_schedule;
 use world::Simulation;
@@ -143,16 +138,9 @@ pub fn run_here(
     if options.realtime {
         return run_realtime_here(scenario, seed, options);
     }
-    let clock = Clock::new(rng::derive_key(
-        entropy_seed(seed, options.test_faults),
-        "os-entropy",
-        0,
-    ));
-    // Before the first node makes its Noise keys.
-    clock.use_x25519_stand_in(!options.real_x25519);
-    let _guard = clock.install();
-    let _ = sim_runtime::entropy::hook_address();
-    run_world(scenario, seed, Mode::Virtual(&clock), options)
+    let trace = new_trace(&options)?;
+    let sim = Sim::with_trace(engine_config(scenario, seed, &options), trace.clone())?;
+    run_world(scenario, seed, sim, false, options, trace)
 }
 
 /// Real-time mode (see [`crate::realtime`]): a tokio runtime for the
@@ -168,26 +156,51 @@ fn run_realtime_here(
         .thread_name("sim-realtime")
         .build()?;
     let _context = runtime.enter();
-    let net = crate::realtime::RealNet::new(runtime.handle().clone());
-    let report = run_world(scenario, seed, Mode::Real(net), options);
+    let trace = new_trace(&options)?;
+    let config = engine_config(scenario, seed, &options);
+    let sim = Sim::realtime(config, runtime.handle().clone(), trace.clone());
+    let report = run_world(scenario, seed, sim, true, options, trace);
     // Connection tasks of the dropped swarms may still be closing sockets.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     report
 }
 
-/// Runs the world in `mode` and gathers what it measured, also after a
+/// The engine's configuration for `scenario` under `seed`: its network and
+/// stack; nodes learn their addresses from identify, not from the engine.
+fn engine_config(scenario: &Scenario, seed: u64, options: &RunOptions) -> SimConfig {
+    let stack = &scenario.stack;
+    SimConfig {
+        seed,
+        network: scenario.network.clone(),
+        security: stack.security,
+        idle_timeout: stack.idle_timeout,
+        connection_timeout: stack.connection_timeout,
+        // Before the first node makes its Noise keys.
+        x25519_stand_in: !options.real_x25519,
+        external_addr: false,
+        entropy_seed: Some(entropy_seed(seed, options.test_faults)),
+    }
+}
+
+/// The run's trace: to `events.csv` if asked, else only hashed.
+fn new_trace(options: &RunOptions) -> Result<TraceHandle, SimError> {
+    Ok(match &options.trace {
+        Some((dir, filter)) => Trace::to_dir(dir, filter.clone())?,
+        None => Trace::hash_only(),
+    })
+}
+
+/// Runs the world on `engine` and gathers what it measured, also after a
 /// panic or a livelock.
 fn run_world(
     scenario: &Scenario,
     seed: u64,
-    mode: Mode<'_>,
+    engine: Sim<Behaviour>,
+    realtime: bool,
     options: RunOptions,
+    trace: TraceHandle,
 ) -> Result<RunReport, SimError> {
-    let trace = match options.trace {
-        Some((dir, filter)) => Trace::to_dir(&dir, filter)?,
-        None => Trace::hash_only(),
-    };
-    let mut sim = Simulation::new(scenario, seed, mode, options.progress, trace.clone());
+    let mut sim = Simulation::new(scenario, seed, engine, realtime, options.progress);
     sim.stop_on(options.stop);
     sim.inject_panic(options.test_faults.panic_at);
     let outcome = catch_unwind(AssertUnwindSafe(|| sim.run()));

@@ -44,6 +44,9 @@ pub enum SimError {
     /// The run's thread could not be started, or the trace not written.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The engine could not start the simulation.
+    #[error("{0}")]
+    Engine(#[from] crate::engine::EngineError),
 }
 
 fn in_node(node: Option<NodeId>) -> String {
@@ -57,7 +60,7 @@ impl SimError {
             SimError::Panicked { partial, .. }
             | SimError::Livelock { partial, .. }
             | SimError::Interrupted { partial, .. } => partial.as_deref(),
-            SimError::Io(_) => None,
+            SimError::Io(_) | SimError::Engine(_) => None,
         }
     }
 }

@@ -1,33 +1,34 @@
-//! The state of one run (nodes, network, scheduler, timeline), its event
-//! loop, and the joins, departures and samples of the timeline; the
-//! scenario's other actions (churn, leaves, partitions, lookups) are in
-//! `actions`.
+//! The state of one run (the engine's simulation of the nodes, the study's
+//! record of each node, the timeline), its event loop, and the joins,
+//! departures and samples of the timeline; the scenario's other actions
+//! (churn, leaves, partitions, lookups) are in `actions`.
+//!
+//! The nodes run on the engine ([`crate::engine::Sim`]) and the study
+//! reaches them only through its public API: nodes added at their
+//! scenario index, an event handler that hands each node's events to its
+//! [`Node`] record, and the engine's steps (`run_ready`, `next_timer`,
+//! `advance_to`) interleaved with the timeline.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Context;
 use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
 use rand_chacha::ChaCha12Rng;
 
-use super::host::{Mode, Net, Time};
 use super::measure::Measure;
 use super::status::{Progress, ProgressFn, SimError};
 use super::timeline::{Event, Timeline, join_schedule};
 use crate::dist;
+use crate::engine::{EngineError, NodeId, Sim};
 use crate::metrics::{Lag, NodeRecord, Recorder, RunReport};
-use crate::net::{LatencyModel, Network};
-use crate::node::Node;
+use crate::node::{self, Behaviour, Node};
 use crate::rng;
-use crate::scenario::{Departure, Scenario};
-use crate::scheduler::{NodeDriver, NodeId, Scheduler};
-use crate::trace::TraceHandle;
+use crate::scenario::{Departure, Scenario, Stack};
 
 mod actions;
-
-/// Polls allowed at one virtual instant before the run is declared stuck.
-const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
 
 /// Polls between two looks at the clock in real-time mode.
 const REALTIME_BATCH: u64 = 256;
@@ -36,52 +37,32 @@ const REALTIME_BATCH: u64 = 256;
 /// reports at every sample). Cheap: a report counts the live nodes.
 const PROGRESS_ROUNDS: u64 = 4096;
 
-/// The live nodes, indexed by node index (`None`: not joined yet, or left).
-struct Nodes<'a> {
-    slots: Vec<Option<Node>>,
-    time: Time<'a>,
+/// The study's record of every live node, indexed by node index (`None`:
+/// not joined yet, or left), shared with the engine's event handler.
+#[derive(Default)]
+pub(super) struct Study {
+    pub slots: Vec<Option<Node>>,
     /// Nodes with news for the measurements since the last round.
-    news: Vec<NodeId>,
-    /// [`TestFaults::panic_at`](super::TestFaults::panic_at).
-    panic_at: Option<(NodeId, Duration)>,
+    pub news: Vec<NodeId>,
 }
 
-impl NodeDriver for Nodes<'_> {
-    fn poll_node(&mut self, node: NodeId, cx: &mut Context<'_>) {
-        if let Some((n, at)) = self.panic_at
-            && n == node
-            && self.time.now() >= at
-        {
-            panic!("test panic (--inject-panic) in node {node}");
-        }
-        if let Some(n) = self.slots.get_mut(node as usize).and_then(Option::as_mut) {
-            let had_news = n.has_news();
-            n.poll(cx, self.time.now());
-            if !had_news && n.has_news() {
-                self.news.push(node);
-            }
-        }
+impl Study {
+    /// Node `node`'s record, if it is live.
+    pub fn node(&mut self, node: NodeId) -> Option<&mut Node> {
+        self.slots.get_mut(node as usize).and_then(Option::as_mut)
     }
 }
 
-impl Nodes<'_> {
-    fn live(&self) -> impl Iterator<Item = &Node> {
-        self.slots.iter().flatten()
-    }
-
-    fn is_live(&self, node: NodeId) -> bool {
-        self.slots.get(node as usize).is_some_and(Option::is_some)
-    }
-}
-
-pub(super) struct Simulation<'a> {
+pub(super) struct Simulation {
     scenario: Scenario,
     seed: u64,
-    time: Time<'a>,
-    sched: Scheduler,
-    model: LatencyModel,
-    net: Net,
-    nodes: Nodes<'a>,
+    /// The nodes' swarms, clock and network.
+    sim: Sim<Behaviour>,
+    study: Rc<RefCell<Study>>,
+    /// Whether `sim` runs in real time.
+    realtime: bool,
+    /// Every node's stack, for its behaviour builder.
+    stack: Rc<Stack>,
     /// The next index a brand-new node gets.
     next_index: NodeId,
     timeline: Timeline,
@@ -92,9 +73,6 @@ pub(super) struct Simulation<'a> {
     recorder: Recorder,
     measure: Measure,
     progress: Option<ProgressFn>,
-    trace: TraceHandle,
-    /// Timers fired and scenario events applied so far.
-    timers_fired: u64,
     /// Rounds of the event loop so far (for progress reports).
     rounds: u64,
     /// Set from outside to stop the run early.
@@ -109,13 +87,15 @@ pub(super) struct Simulation<'a> {
     lag: Lag,
 }
 
-impl<'a> Simulation<'a> {
+impl Simulation {
+    /// The run of `scenario` under `seed` on `sim`, an engine simulation
+    /// without nodes yet (`realtime`: one made by `Sim::realtime`).
     pub fn new(
         scenario: &Scenario,
         seed: u64,
-        mode: Mode<'a>,
+        mut sim: Sim<Behaviour>,
+        realtime: bool,
         progress: Option<ProgressFn>,
-        trace: TraceHandle,
     ) -> Self {
         let mut timeline = Timeline::default();
         let joins = join_schedule(scenario, seed);
@@ -146,29 +126,31 @@ impl<'a> Simulation<'a> {
             timeline.push(first, Event::Lookup(w));
             lookup_rngs.push(r);
         }
-        let model = LatencyModel::from_config(seed, &scenario.network);
-        let (time, net) = match mode {
-            Mode::Virtual(clock) => (Time::Virtual(clock), Net::Sim(Network::new(model.clone()))),
-            Mode::Real(real) => (
-                Time::Real {
-                    start: sim_runtime::now(),
-                },
-                Net::Real(real),
-            ),
-        };
+        let study = Rc::new(RefCell::new(Study {
+            slots: Vec::with_capacity(scenario.node_count()),
+            news: Vec::new(),
+        }));
+        sim.set_tracer(node::tracer());
+        let shared = study.clone();
+        sim.on_event(move |index, now, swarm, event| {
+            let mut study = shared.borrow_mut();
+            let study = &mut *study;
+            if let Some(n) = study.node(index) {
+                let had_news = n.has_news();
+                n.on_event(swarm, event, now);
+                if !had_news && n.has_news() {
+                    study.news.push(index);
+                }
+            }
+            None
+        });
         Simulation {
             scenario: scenario.clone(),
             seed,
-            time,
-            sched: Scheduler::new(rng::stream(seed, "scheduler", 0)),
-            net,
-            model,
-            nodes: Nodes {
-                slots: Vec::with_capacity(scenario.node_count()),
-                time,
-                news: Vec::new(),
-                panic_at: None,
-            },
+            sim,
+            study,
+            realtime,
+            stack: Rc::new(scenario.stack.clone()),
             next_index,
             timeline,
             boot: None,
@@ -177,8 +159,6 @@ impl<'a> Simulation<'a> {
             recorder: Recorder::new(scenario, seed),
             measure: Measure::new(usize::from(scenario.stack.replication_factor)),
             progress,
-            trace,
-            timers_fired: 0,
             rounds: 0,
             stop: None,
             scenario_events: 0,
@@ -198,40 +178,31 @@ impl<'a> Simulation<'a> {
 
     /// The event loop (see the module docs of `sim`).
     pub fn run(&mut self) -> Result<(), SimError> {
-        let Time::Virtual(clock) = self.time else {
+        if self.realtime {
             return self.run_realtime();
-        };
+        }
         let end = self.scenario.duration;
         loop {
-            let polls = self
-                .sched
-                .run_ready(&mut self.nodes, POLLS_PER_INSTANT_LIMIT);
-            if polls == POLLS_PER_INSTANT_LIMIT && self.sched.has_ready() {
-                return Err(SimError::Livelock {
-                    at_ms: clock.now().as_millis() as u64,
-                    polls,
-                    partial: None,
-                });
-            }
+            self.sim.run_ready().map_err(livelock)?;
             self.take_news();
             if self.all_bootstrapped() {
                 return Ok(());
             }
             let next_event = self.timeline.next_time();
-            let next = match (clock.next_deadline(), next_event) {
+            let next = match (self.sim.next_timer(), next_event) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b).unwrap_or(end),
             };
             if next > end {
-                self.timers_fired += clock.advance_to(end) as u64;
+                self.sim.advance_to(end);
                 return Ok(());
             }
-            self.timers_fired += clock.advance_to(next) as u64;
+            self.sim.advance_to(next);
             while let Some(event) = self.timeline.pop_due(next) {
                 self.apply(event, next);
             }
             self.end_round(next)?;
-            if next == end && !self.sched.has_ready() && self.timeline.next_time().is_none() {
+            if next == end && !self.sim.has_ready() && self.timeline.next_time().is_none() {
                 return Ok(());
             }
         }
@@ -243,16 +214,15 @@ impl<'a> Simulation<'a> {
     /// task on the tokio runtime).
     fn run_realtime(&mut self) -> Result<(), SimError> {
         let end = self.scenario.duration;
-        self.sched.unpark_on_wake(std::thread::current());
         loop {
             // A bounded batch, so that scenario events stay on time.
-            self.sched.run_ready(&mut self.nodes, REALTIME_BATCH);
+            self.sim.run_ready_at_most(REALTIME_BATCH);
             self.take_news();
-            self.end_round(self.time.now())?;
+            self.end_round(self.sim.now())?;
             if self.all_bootstrapped() {
                 return Ok(());
             }
-            let now = self.time.now();
+            let now = self.sim.now();
             let next = self.timeline.next_time().unwrap_or(end).min(end);
             if next <= now {
                 if next == end && self.timeline.next_time().is_none_or(|t| t > end) {
@@ -263,39 +233,45 @@ impl<'a> Simulation<'a> {
                     self.lag.record(now - at);
                     self.apply(event, at);
                 }
-            } else if !self.sched.has_ready() {
+            } else {
                 // At most 100 ms, so that a stop request is seen promptly.
-                std::thread::park_timeout((next - now).min(Duration::from_millis(100)));
+                self.sim
+                    .sleep_until_woken((next - now).min(Duration::from_millis(100)));
             }
         }
     }
 
     /// The run's time now (virtual, or real since the start).
     pub fn now(&self) -> Duration {
-        self.time.now()
+        self.sim.now()
     }
 
     /// How late real-time mode applied scenario events.
     pub fn lag(&self) -> Option<Lag> {
-        matches!(self.time, Time::Real { .. }).then_some(self.lag)
+        self.realtime.then_some(self.lag)
     }
 
     /// The node whose task was being polled (after a panic: the culprit).
     pub fn running_node(&self) -> Option<NodeId> {
-        self.sched.running()
+        self.sim.polling_node()
     }
 
     /// Hands what nodes reported in the last round to the measurements.
     fn take_news(&mut self) {
-        let now = self.time.now();
-        for x in std::mem::take(&mut self.nodes.news) {
-            self.measure
-                .news(x, &mut self.nodes.slots, now, &mut self.recorder);
-            if let Some(node) = self
-                .nodes
-                .slots
-                .get_mut(x as usize)
-                .and_then(Option::as_mut)
+        let now = self.sim.now();
+        let news = std::mem::take(&mut self.study.borrow_mut().news);
+        for x in news {
+            let taken = self.study.borrow_mut().node(x).map(|n| {
+                (
+                    std::mem::take(&mut n.routing_added),
+                    std::mem::take(&mut n.finished_lookups),
+                )
+            });
+            if let Some((added, lookups)) = taken {
+                self.measure
+                    .news(x, added, lookups, &mut self.sim, now, &mut self.recorder);
+            }
+            if let Some(node) = self.study.borrow_mut().node(x)
                 && std::mem::take(&mut node.bootstrap_news)
             {
                 self.awaiting_bootstrap.remove(&x);
@@ -319,80 +295,93 @@ impl<'a> Simulation<'a> {
             Event::Leave(l) => self.leave(l),
             Event::Split(p) => self.split(p, now),
             Event::Heal => {
-                self.trace
-                    .borrow_mut()
-                    .record(now, 0, "heal", None, String::new);
-                self.net.heal();
+                self.sim.record(now, 0, "heal", None, String::new);
+                self.sim.heal();
             }
             Event::Lookup(w) => self.lookup(w, now),
         }
     }
 
-    /// Starts node `i` (first join or rejoin with the same identity).
+    /// Starts node `i` (first join, or rejoin with the same identity). The
+    /// engine traces it as `join`.
     fn start_node(&mut self, i: NodeId) {
-        let now = self.time.now();
-        self.net.revive(i);
-        let mut node = self.net.node(
-            i,
-            self.seed,
-            &self.scenario.stack,
-            &self.sched,
-            now,
-            self.trace.clone(),
-        );
-        self.trace
-            .borrow_mut()
-            .record(now, i, "join", Some(&node.peer_id), String::new);
+        let now = self.sim.now();
+        if self.sim.was_added(i) {
+            self.sim.restart(i);
+        } else {
+            let stack = self.stack.clone();
+            self.sim
+                .add_node_at(i, move |key| node::behaviour(key, &stack));
+        }
+        let peer = self.sim.peer_id(i);
         match &self.boot {
-            Some((peer, addr)) => node.join_via(*peer, addr.clone()),
-            None => self.boot = Some((node.peer_id, node.addr.clone())),
+            Some((boot, addr)) => node::join_via(self.sim.swarm_mut(i), *boot, addr.clone()),
+            None => self.boot = Some((peer, self.sim.addr(i))),
         }
-        let slot = i as usize;
-        if self.nodes.slots.len() <= slot {
-            self.nodes.slots.resize_with(slot + 1, || None);
-        }
-        self.measure.joined(i, node.peer_id);
+        self.measure.joined(i, peer);
         if self.scenario.stop_when_bootstrapped {
             self.awaiting_bootstrap.insert(i);
         }
-        self.nodes.slots[slot] = Some(node);
-        self.sched.add_node(i);
+        let mut study = self.study.borrow_mut();
+        let slot = i as usize;
+        if study.slots.len() <= slot {
+            study.slots.resize_with(slot + 1, || None);
+        }
+        study.slots[slot] = Some(Node::new(i, peer, now));
     }
 
     /// Node `i` leaves now, gracefully or by crashing.
     fn stop_node(&mut self, i: NodeId, how: Departure) {
         // Whatever it reported before leaving still counts.
         self.take_news();
-        let Some(mut node) = self.nodes.slots.get_mut(i as usize).and_then(Option::take) else {
+        let Some(node) = self
+            .study
+            .borrow_mut()
+            .slots
+            .get_mut(i as usize)
+            .and_then(Option::take)
+        else {
             return;
         };
         self.awaiting_bootstrap.remove(&i);
         let crash = how == Departure::Crash;
-        let kind = if crash { "crash" } else { "leave" };
-        self.trace
-            .borrow_mut()
-            .record(self.time.now(), i, kind, Some(&node.peer_id), String::new);
+        let now = self.sim.now();
+        // Read before the swarm goes.
+        let mut record = self.session_record(&node, Some(now));
         if crash {
-            // Before anything is dropped, so nothing is sent on the way out.
-            self.net.crash(i);
+            self.sim.crash(i);
+        } else {
+            self.sim.stop(i);
         }
-        self.sched.remove_owner(i);
-        let now = self.time.now();
         self.recorder.departed(crash, node.lookups_in_flight());
-        let mut record = session_record(&mut node, Some(now));
         self.measure.left(i, &mut record);
         self.recorder.session(record);
-        drop(node);
+    }
+
+    /// The record of `node`'s session, ending at `left_at` (`None`: the
+    /// run's end).
+    fn session_record(&mut self, node: &Node, left_at: Option<Duration>) -> NodeRecord {
+        let swarm = self
+            .sim
+            .peek_mut(node.index)
+            .expect("a node with a record runs");
+        NodeRecord {
+            index: node.index,
+            peer_id: node.peer_id,
+            joined_at: node.joined_at,
+            first_bootstrap: node.first_bootstrap,
+            recall_reached: [None; 3],
+            visible_at: None,
+            left_at,
+            end: node::table_stats(swarm),
+        }
     }
 
     fn sample(&mut self, now: Duration) {
         self.take_news();
-        self.measure.sample(
-            &mut self.nodes.slots,
-            now,
-            self.net.stats(),
-            &mut self.recorder,
-        );
+        let net = self.sim.net_stats();
+        self.measure
+            .sample(&mut self.sim, now, net, &mut self.recorder);
         self.report_progress(now);
     }
 
@@ -402,7 +391,7 @@ impl<'a> Simulation<'a> {
             progress(Progress {
                 now,
                 end: self.scenario.duration,
-                nodes: self.nodes.live().count(),
+                nodes: self.sim.running().count(),
             });
         }
     }
@@ -434,29 +423,30 @@ impl<'a> Simulation<'a> {
     /// Panics while polling node `n` at or after virtual time `at` (see
     /// [`TestFaults::panic_at`](super::TestFaults::panic_at)).
     pub fn inject_panic(&mut self, at: Option<(NodeId, Duration)>) {
-        self.nodes.panic_at = at;
+        if let Some((node, at)) = at {
+            self.sim.inject_panic(node, at);
+        }
     }
 
     /// The run's report. With `skip_teardown` the nodes, their connections
     /// and the network are never freed (see `RunOptions::skip_teardown`).
     pub fn finish(mut self, skip_teardown: bool) -> RunReport {
-        let now = self.time.now();
+        let now = self.sim.now();
         self.take_news();
-        for slot in self.nodes.slots.iter_mut() {
-            if let Some(mut node) = slot.take() {
-                let mut record = session_record(&mut node, None);
+        let live: Vec<NodeId> = self.sim.running().collect();
+        for i in live {
+            let node = self.study.borrow_mut().slots[i as usize].take();
+            if let Some(node) = node {
+                let mut record = self.session_record(&node, None);
                 self.measure.fill(node.index, &mut record);
                 self.recorder.session(record);
-                if skip_teardown {
-                    std::mem::forget(node);
-                }
             }
         }
-        let mut stats = self.sched.stats();
-        stats.timers_fired = self.timers_fired;
+        let mut stats = self.sim.scheduler_stats();
+        stats.timers_fired = self.sim.timers_fired();
         stats.scenario_events = self.scenario_events;
         let recorder = std::mem::replace(&mut self.recorder, Recorder::new(&self.scenario, 0));
-        let report = recorder.finish(now, stats, self.net.stats());
+        let report = recorder.finish(now, stats, self.sim.net_stats());
         if skip_teardown {
             std::mem::forget(self);
         }
@@ -469,16 +459,14 @@ fn mean_gap(rate: f64) -> Duration {
     Duration::from_secs_f64(1.0 / rate)
 }
 
-/// The record of `node`'s session, ending at `left_at` (`None`: the run's end).
-fn session_record(node: &mut Node, left_at: Option<Duration>) -> NodeRecord {
-    NodeRecord {
-        index: node.index,
-        peer_id: node.peer_id,
-        joined_at: node.joined_at,
-        first_bootstrap: node.first_bootstrap,
-        recall_reached: [None; 3],
-        visible_at: None,
-        left_at,
-        end: node.table_stats(),
+/// The run's error for an engine error in its loop.
+fn livelock(e: EngineError) -> SimError {
+    match e {
+        EngineError::Livelock { at, polls, .. } => SimError::Livelock {
+            at_ms: at.as_millis() as u64,
+            polls,
+            partial: None,
+        },
+        other => SimError::Engine(other),
     }
 }

@@ -11,13 +11,12 @@ use rand_chacha::ChaCha12Rng;
 
 use super::{Simulation, mean_gap};
 use crate::dist;
-use crate::net::GroupFn;
+use crate::engine::NodeId;
 use crate::rng;
 use crate::scenario::{Departure, LeaveWho, Rejoin, Split};
-use crate::scheduler::NodeId;
 use crate::sim::timeline::Event;
 
-impl Simulation<'_> {
+impl Simulation {
     fn churn_rng(&mut self, c: usize, node: NodeId) -> &mut ChaCha12Rng {
         let seed = self.seed;
         self.churn_rngs
@@ -27,12 +26,7 @@ impl Simulation<'_> {
 
     pub(super) fn churn_start(&mut self, c: usize, now: Duration) {
         let churn = &self.scenario.churn[c];
-        let mut pool: Vec<NodeId> = self
-            .nodes
-            .live()
-            .map(|n| n.index)
-            .filter(|&i| i != 0)
-            .collect();
+        let mut pool: Vec<NodeId> = self.sim.running().filter(|&i| i != 0).collect();
         let population = churn.population.map_or(pool.len(), |p| p as usize);
         pool.truncate(population);
         while pool.len() < population {
@@ -54,7 +48,7 @@ impl Simulation<'_> {
 
     pub(super) fn session_end(&mut self, c: usize, node: NodeId, now: Duration) {
         let churn = self.scenario.churn[c].clone();
-        if now >= churn.at + churn.length || !self.nodes.is_live(node) {
+        if now >= churn.at + churn.length || !self.sim.is_running(node) {
             return;
         }
         let crash = dist::bernoulli(self.churn_rng(c, node), churn.crash.0);
@@ -75,7 +69,7 @@ impl Simulation<'_> {
 
     pub(super) fn offline_end(&mut self, c: usize, node: NodeId, now: Duration) {
         let returning = match self.scenario.churn[c].rejoin {
-            Rejoin::Same if !self.nodes.is_live(node) => node,
+            Rejoin::Same if !self.sim.is_running(node) => node,
             Rejoin::New => self.fresh_index(),
             _ => return,
         };
@@ -94,12 +88,7 @@ impl Simulation<'_> {
         let who: Vec<NodeId> = match leave.who {
             LeaveWho::Node(i) => vec![i],
             LeaveWho::Count(n) => {
-                let mut candidates: Vec<NodeId> = self
-                    .nodes
-                    .live()
-                    .map(|n| n.index)
-                    .filter(|&i| i != 0)
-                    .collect();
+                let mut candidates: Vec<NodeId> = self.sim.running().filter(|&i| i != 0).collect();
                 let mut r = rng::stream(self.seed, "leave", l as u64);
                 let mut chosen = Vec::new();
                 while chosen.len() < n as usize && !candidates.is_empty() {
@@ -116,8 +105,7 @@ impl Simulation<'_> {
 
     pub(super) fn split(&mut self, p: usize, now: Duration) {
         let partition = &self.scenario.partitions[p];
-        let until = now + partition.length;
-        let group_of: GroupFn = match &partition.split {
+        let group_of: Arc<dyn Fn(NodeId) -> Option<usize> + Send + Sync> = match &partition.split {
             Split::Fractions(fractions) => {
                 let seed = self.seed;
                 let mut acc = 0.0;
@@ -141,33 +129,31 @@ impl Simulation<'_> {
                 })
             }
             Split::Regions(groups) => {
-                let model = self.model.clone();
+                let region_of = self.sim.regions();
                 let groups = groups.clone();
                 Arc::new(move |node| {
-                    let region = model.region_of(node)?;
+                    let region = region_of(node)?;
                     groups.iter().position(|g| g.contains(&region))
                 })
             }
         };
-        self.trace
-            .borrow_mut()
+        self.sim
             .record(now, 0, "split", None, || format!("partition {p}"));
-        self.net.split(until, group_of);
+        self.sim
+            .partition(partition.length, move |node| group_of(node));
     }
 
     pub(super) fn lookup(&mut self, w: usize, now: Duration) {
         let workload = self.scenario.lookups[w].clone();
         let r = &mut self.lookup_rngs[w];
-        let live: Vec<NodeId> = self.nodes.live().map(|n| n.index).collect();
+        let live: Vec<NodeId> = self.sim.running().collect();
         if !live.is_empty() {
             let node = live[rng::gen_below(r, live.len() as u64) as usize];
             let key = random_key(r);
-            if let Some(n) = self.nodes.slots[node as usize].as_mut() {
-                self.trace
-                    .borrow_mut()
+            if let Some(n) = self.study.borrow_mut().node(node) {
+                self.sim
                     .record(now, node, "lookup_start", Some(&key), String::new);
-                n.start_lookup(key, now);
-                self.sched.wake_node(node);
+                n.start_lookup(self.sim.swarm_mut(node), key, now);
             }
         }
         let next = now + dist::exponential(r, mean_gap(workload.rate));
