@@ -16,11 +16,15 @@
 //! * Layer 0: [`rng`], [`metric_names`], [`csvfile`], and the `sim-runtime`
 //!   crate.
 //! * Layer 1: [`scheduler`], [`scenario`].
-//! * Layer 2: [`dist`], [`net`], [`trace`].
-//! * Layer 3: [`engine`], [`metrics`], [`realtime`].
-//! * Layer 4: [`node`], [`machine`].
-//! * Layer 5: [`oracle`], [`invariant`], [`report`].
+//! * Layer 2: [`dist`], [`net`], [`trace`], [`realtime`].
+//! * Layer 3: [`engine`].
+//! * Layer 4: [`metrics`], [`oracle`].
+//! * Layer 5: [`node`], [`machine`], [`invariant`], [`report`].
 //! * Layer 6: [`sim`], [`compare`].
+//!
+//! Layers 0 to 3 are the harness; the [`engine`] is its public face. The
+//! Kademlia study (layers 4 to 6) is one user of the engine and reaches the
+//! nodes, the clock and the network only through the engine's API.
 //!
 //! The `sim` binary (`src/main.rs` and `src/cli/`) stands above them all.
 //! The modules in the same order, then the crates under `sim/`:
@@ -36,24 +40,28 @@
 //! * [`scenario`]: the TOML scenario files (schema and validation).
 //! * [`dist`]: the time distributions of churn and arrivals.
 //! * [`net`]: the simulated network: `/memory/<port>` addresses, links with
-//!   per-link latency, TCP-like connection set-up and refusal.
+//!   per-link latency, TCP-like connection set-up and refusal; and the real
+//!   TCP network of real-time runs.
 //! * [`trace`]: the event trace of a run, its hash and `events.csv`.
+//! * [`realtime`]: which scenarios real-time mode (the same run on TCP over
+//!   loopback with the real clock) accepts, and the process limits it needs.
 //! * [`engine`]: the simulator as a library for any `NetworkBehaviour`:
-//!   [`engine::Sim`] (nodes, connections, virtual time, faults), the check
-//!   that the build can simulate, and tests over seeds in child processes
-//!   ([`engine::seeds`]). Start there to run your own libp2p code.
+//!   [`engine::Sim`] (nodes, connections, virtual time, faults, the step
+//!   calls for a loop of one's own, the same calls in real time on TCP),
+//!   the check that the build can simulate, and tests over seeds in child
+//!   processes ([`engine::seeds`]). Start there to run your own libp2p code.
 //! * [`metrics`]: what a run measured and the CSV files it writes.
-//! * [`realtime`]: real-time mode, the same run on TCP over loopback with
-//!   the real clock.
-//! * [`node`]: the libp2p stack of one node and what it reports.
-//! * [`machine`]: what a run costs the machine (wall time, CPU, peak memory).
 //! * [`oracle`]: the global truth (live set, true k closest peers) that the
 //!   metrics are measured against.
+//! * [`node`]: the study's libp2p behaviour (Kademlia, identify, ping), what
+//!   it keeps of each node's session, and how its events are traced.
+//! * [`machine`]: what a run costs the machine (wall time, CPU, peak memory).
 //! * [`invariant`]: the scenario's `[[assert]]`s checked against a report.
 //! * [`report`]: SVG charts and `index.html` from a run's report.
-//! * [`sim`]: one run. Creates the nodes at their join times, drives the
-//!   loop "poll every ready task, then advance virtual time to the next
-//!   timer or scenario event", and samples the routing tables.
+//! * [`sim`]: one run of the study on the engine. Adds the nodes at their
+//!   join times, drives the loop "poll every ready task, then advance
+//!   virtual time to the next timer or scenario event", and samples the
+//!   routing tables.
 //! * [`compare`]: two result directories compared metric by metric.
 //! * `sim-runtime` (under `sim/`): the virtual clock, timers and `getrandom`
 //!   hooks that the patched `web-time` and `futures-timer` crates delegate

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use libp2p::PeerId;
 use sha2::{Digest, Sha256};
 
-use crate::scheduler::NodeId;
+use crate::engine::NodeId;
 
 /// A 256-bit Kademlia key.
 pub type KadKey = [u8; 32];

@@ -217,6 +217,33 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// is ready; a task woken meanwhile is polled in the same call. Returns
     /// the number of polls.
     ///
+    /// With [`Sim::next_timer`] and [`Sim::advance_to`], the steps of a loop
+    /// of one's own, here one that crashes a node at a chosen instant:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use libp2p::ping;
+    /// use libp2p_sim::engine::{Sim, SimConfig};
+    /// # fn main() -> Result<(), libp2p_sim::engine::EngineError> {
+    /// let mut sim = Sim::new(SimConfig::seeded(3))?;
+    /// let a = sim.add_node(|_| ping::Behaviour::default());
+    /// let b = sim.add_node(|_| ping::Behaviour::default());
+    /// sim.dial(a, b);
+    /// let crash_at = Duration::from_millis(1500);
+    /// while sim.is_running(b) {
+    ///     sim.run_ready()?;
+    ///     // Nothing happens before the next timer or our own event.
+    ///     let next = sim.next_timer().map_or(crash_at, |t| t.min(crash_at));
+    ///     sim.advance_to(next);
+    ///     if sim.now() == crash_at {
+    ///         sim.crash(b);
+    ///     }
+    /// }
+    /// assert_eq!(sim.now(), crash_at);
+    /// assert_eq!(sim.swarm(a).connected_peers().count(), 1, "a has not noticed yet");
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`EngineError::Livelock`] after [`POLLS_PER_INSTANT_LIMIT`] polls with
     /// tasks still ready.

@@ -14,8 +14,17 @@
 //!   [`Sim::swarm_mut`] to call into a behaviour; faults:
 //!   [`Sim::crash`], [`Sim::stop`], [`Sim::restart`] (same identity),
 //!   [`Sim::partition`], [`Sim::heal`], [`Sim::set_link_latency`].
-//! * [`SimConfig`]: the seed, the latency of links, Noise or plaintext, the
-//!   swarm's idle timeout.
+//! * A loop of your own: [`Sim::add_node_at`] numbers nodes your way, and
+//!   [`Sim::run_ready`], [`Sim::next_timer`] and [`Sim::advance_to`] are the
+//!   steps `run_for` is made of, so that your own events (a scenario's
+//!   timeline) apply at exactly the instant you choose; a [`Tracer`] names
+//!   the events of the trace, [`Sim::record`] adds your own, and
+//!   [`Sim::peek_mut`] reads a swarm without changing the schedule.
+//!   `sim run`'s Kademlia study is built this way (`src/sim/world.rs`).
+//! * [`Sim::realtime`]: the same calls on TCP over 127.0.0.1 with the real
+//!   clock, for a fidelity check.
+//! * [`SimConfig`]: the seed, the links (latency, regions), Noise or
+//!   plaintext, the swarm's timeouts.
 //! * [`seeds`]: tests over seeds the way madsim does them: one seed by
 //!   default, `LIBP2P_SIM_SEED` and `LIBP2P_SIM_SEEDS` to choose, each run in
 //!   a process of its own, and a failing seed prints the line that reruns it.

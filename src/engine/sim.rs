@@ -299,6 +299,28 @@ impl<B: NetworkBehaviour> Sim<B> {
 
     /// Chooses what the event trace records (see [`Tracer`]); applies to
     /// what happens from now on.
+    ///
+    /// ```
+    /// use libp2p::{ping, swarm::SwarmEvent};
+    /// use libp2p_sim::engine::{Sim, SimConfig, TraceKind, Tracer};
+    /// # fn main() -> Result<(), libp2p_sim::engine::EngineError> {
+    /// // Only failed pings, and a node's start as `boot`.
+    /// fn failures(event: &SwarmEvent<ping::Event>) -> Option<TraceKind> {
+    ///     match event {
+    ///         SwarmEvent::Behaviour(ping::Event { peer, result: Err(_), .. }) => {
+    ///             Some(("ping_failure", Some(*peer)))
+    ///         }
+    ///         _ => None,
+    ///     }
+    /// }
+    /// let mut sim = Sim::new(SimConfig::seeded(4))?;
+    /// sim.set_tracer(Tracer { event: failures, start: "boot", ..Tracer::default() });
+    /// let a = sim.add_node(|_| ping::Behaviour::default());
+    /// let b = sim.add_node(|_| ping::Behaviour::default());
+    /// sim.connect(a, b);
+    /// assert_eq!(sim.trace_events(), 2, "two boots, no failure");
+    /// # Ok(()) }
+    /// ```
     pub fn set_tracer(&mut self, tracer: Tracer<B::ToSwarm>) {
         self.nodes.tracer = tracer;
     }

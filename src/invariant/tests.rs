@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use super::*;
+use crate::engine::NetStats;
+use crate::engine::SchedulerStats;
 use crate::metric_names::{SAMPLE_METRICS, SUMMARY_METRICS};
 use crate::metrics::{
     BootstrapOutcome, LookupOutcome, LookupRecord, NodeRecord, Recorder, Sample, TableStats,
 };
-use crate::net::NetStats;
 use crate::scenario::{CmpOp, Scenario};
-use crate::scheduler::SchedulerStats;
 
 fn mins(n: u64) -> Duration {
     Duration::from_secs(60 * n)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use libp2p::PeerId;
 
-use crate::scheduler::NodeId;
+use crate::engine::NodeId;
 
 /// How the first bootstrap query of a node ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use std::time::Duration;
 use libp2p::PeerId;
 
 use super::outcome::{BootstrapOutcome, LookupOutcome, TableStats};
-use crate::net::NetStats;
+use crate::engine::NetStats;
+use crate::engine::{NodeId, SchedulerStats};
 use crate::scenario::Scenario;
-use crate::scheduler::{NodeId, SchedulerStats};
 
 /// Recall levels whose first-reach times `discovery.csv` reports.
 pub const RECALL_LEVELS: [f64; 3] = [0.5, 0.9, 1.0];

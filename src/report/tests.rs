@@ -5,12 +5,12 @@ use std::time::Duration;
 use super::cdf::{ecdf, log_axis, steps, tick};
 use super::html::{escape, frac, secs};
 use super::*;
+use crate::engine::NetStats;
+use crate::engine::SchedulerStats;
 use crate::metrics::{
     BootstrapOutcome, Departures, LookupOutcome, LookupRecord, NetworkSample, NodeRecord, Sample,
     TableStats,
 };
-use crate::net::NetStats;
-use crate::scheduler::SchedulerStats;
 
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)

@@ -1,5 +1,8 @@
-//! A simulation run: the loop that ties clock, scheduler, network, nodes and
-//! the scenario timeline together.
+//! A run of the Kademlia study: the scenario's timeline interleaved with
+//! the engine's steps ([`crate::engine::Sim::run_ready`],
+//! [`next_timer`](crate::engine::Sim::next_timer),
+//! [`advance_to`](crate::engine::Sim::advance_to)), which owns the clock,
+//! the scheduler, the network and the nodes' swarms.
 //!
 //! ```text
 //! loop {

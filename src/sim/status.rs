@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use crate::engine::NodeId;
 use crate::metrics::RunReport;
-use crate::scheduler::NodeId;
 
 /// What can end a run early. Both failures inside the run carry what was
 /// measured up to that moment (`partial`), for files marked incomplete.

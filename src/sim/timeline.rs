@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::dist;
+use crate::engine::NodeId;
 use crate::rng;
 use crate::scenario::{Arrival, Scenario};
-use crate::scheduler::NodeId;
 
 /// Something the scenario makes happen at a virtual time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

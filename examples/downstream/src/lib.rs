@@ -68,7 +68,7 @@ impl Gossip {
     /// Runs the experiment and returns every delivery, by message then node.
     pub fn run(&self) -> Vec<Delivery> {
         let mut config = SimConfig::seeded(self.seed);
-        config.latency = Latency::Uniform {
+        config.network.latency = Latency::Uniform {
             min: Duration::from_millis(10),
             max: Duration::from_millis(100),
         };
