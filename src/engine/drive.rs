@@ -24,6 +24,14 @@ use super::node::TimedEvent;
 use super::sim::Sim;
 use crate::scheduler::NodeId;
 
+/// The real clock, for what the windows cost (never part of a run's
+/// outputs beyond its performance figures).
+#[allow(clippy::disallowed_methods)]
+fn wall_clock() -> Duration {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed()
+}
+
 /// Task polls within one instant of virtual time after which the run is
 /// declared a livelock (tasks that wake each other forever).
 pub const POLLS_PER_INSTANT_LIMIT: u64 = 20_000_000;
@@ -271,22 +279,85 @@ impl<B: NetworkBehaviour> Sim<B> {
         self.sched.has_ready()
     }
 
-    /// When the next timer fires; `None` if no timer is pending (or in
-    /// real time).
+    /// When the next timer fires (or, on several workers, the next
+    /// connection from another worker arrives); `None` if nothing is
+    /// pending (or in real time).
     pub fn next_timer(&self) -> Option<Duration> {
-        self.nodes.host.clock().and_then(|c| c.next_deadline())
+        let clock = self.nodes.host.clock()?;
+        let arrival = self.network_arrival();
+        match (clock.next_deadline(), arrival) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn network_arrival(&self) -> Option<Duration> {
+        self.window.as_ref()?;
+        self.nodes.host.expect_network("a worker").next_arrival()
     }
 
     /// Moves virtual time to `t`, firing every timer due by then: their
     /// tasks become ready and are polled by the next [`Sim::run_ready`].
-    /// Returns the number of timers fired.
+    /// Returns the time reached: `t`, or on several workers possibly
+    /// earlier, when a message from another worker arrives before `t`
+    /// (take [`Sim::now`] or this value as the time your events apply at).
+    ///
+    /// On several workers this is where they meet: moving past the end of
+    /// the current window exchanges messages with the others, and waits
+    /// for them to reach it too.
     ///
     /// # Panics
-    /// If `t` is before [`Sim::now`], or in real time.
-    pub fn advance_to(&mut self, t: Duration) -> usize {
-        let fired = self.nodes.host.expect_clock("advance_to").advance_to(t);
-        self.timers_fired += fired as u64;
-        fired
+    /// If `t` is before [`Sim::now`], in real time, or if another worker
+    /// ended or failed.
+    pub fn advance_to(&mut self, t: Duration) -> Duration {
+        let mut t = t;
+        loop {
+            let end = self.window.as_ref().map_or(Duration::MAX, |w| w.end);
+            if t < end {
+                let clock = self.nodes.host.expect_clock("advance_to");
+                self.timers_fired += clock.advance_to(t) as u64;
+                if self.window.is_some() {
+                    self.nodes
+                        .host
+                        .expect_network("a worker")
+                        .deliver_arrivals(t);
+                }
+                return t;
+            }
+            self.exchange(t);
+            // What arrived may come before `t`.
+            if let Some(earlier) = self.next_timer().filter(|e| *e < t) {
+                t = earlier;
+            }
+        }
+    }
+
+    /// The end of a window: sends what this worker sent to the others,
+    /// takes in what they sent to it, and learns where the next window
+    /// starts. `next` is this worker's next event.
+    fn exchange(&mut self, next: Duration) {
+        let net = self.nodes.host.expect_network("a worker");
+        let out = net.take_outbox();
+        let next = Some(self.next_timer().map_or(next, |n| n.min(next)));
+        let window = self.window.as_mut().expect("only workers exchange");
+        let sent = out.len() as u64;
+        let started = wall_clock();
+        let (inbound, global) = window
+            .exchange
+            .exchange(out, next)
+            .unwrap_or_else(|e| panic!("worker {}: exchange failed: {e}", window.workers.index));
+        window.stats.waiting += wall_clock().saturating_sub(started);
+        window.stats.windows += 1;
+        window.stats.sent += sent;
+        window.stats.received += inbound.len() as u64;
+        // Nothing happens anywhere before `global`.
+        let start = global.unwrap_or(Duration::MAX);
+        window.end = start.saturating_add(window.lookahead);
+        let now = self.now();
+        self.nodes
+            .host
+            .expect_network("a worker")
+            .inject(inbound, now);
     }
 
     /// Real time: sleeps until a task is woken (by a socket or a timer) or

@@ -15,8 +15,10 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// dropped. [`Sim::restart`] brings it back.
     pub fn crash(&mut self, node: NodeId) {
         if self.is_running(node) {
-            let kind = self.nodes.tracer.crash;
-            self.record_lifecycle(node, kind);
+            if self.is_local(node) {
+                let kind = self.nodes.tracer.crash;
+                self.record_lifecycle(node, kind);
+            }
             // Before anything is dropped, so nothing is sent on the way out.
             self.nodes.host.crash(node);
             self.remove(node);
@@ -27,8 +29,10 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// which closes its connections as when a process exits.
     pub fn stop(&mut self, node: NodeId) {
         if self.is_running(node) {
-            let kind = self.nodes.tracer.stop;
-            self.record_lifecycle(node, kind);
+            if self.is_local(node) {
+                let kind = self.nodes.tracer.stop;
+                self.record_lifecycle(node, kind);
+            }
             self.remove(node);
         }
     }
@@ -40,6 +44,10 @@ impl<B: NetworkBehaviour> Sim<B> {
 
     /// Drops node `node`'s connection tasks, then its swarm.
     fn remove(&mut self, node: NodeId) {
+        self.mark_down(node);
+        if !self.is_local(node) {
+            return;
+        }
         self.sched.remove_owner(node);
         let swarm = self.nodes.slots[node as usize].take();
         drop(swarm);

@@ -167,6 +167,13 @@ impl Host {
         }
     }
 
+    /// One-way latency between nodes `a` and `b` for a connection made now.
+    pub fn latency(&self, a: NodeId, b: NodeId) -> Duration {
+        let port = crate::net::LISTEN_PORT_BASE + u64::from(b);
+        self.expect_network("a link latency")
+            .latency_to_port(a, port)
+    }
+
     /// The network's counters so far.
     pub fn stats(&self) -> NetStats {
         match self {

@@ -84,6 +84,9 @@ mod sim;
 mod tests;
 #[cfg(test)]
 mod tests_steps;
+#[cfg(test)]
+mod tests_workers;
+pub mod workers;
 
 use std::time::Duration;
 
@@ -93,9 +96,9 @@ pub use node::{
     upgrade,
 };
 pub use preflight::preflight;
-pub use sim::Sim;
+pub use sim::{Sim, WindowStats};
 
-pub use crate::net::NetStats;
+pub use crate::net::{NetStats, Workers};
 pub use crate::scenario::{Latency, Network as NetworkConfig, Region, Security};
 pub use crate::scheduler::{NodeId, SchedulerStats};
 pub use crate::trace::{Trace, TraceFilter, TraceHandle};

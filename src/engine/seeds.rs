@@ -41,6 +41,10 @@ pub const CHECK_VAR: &str = "LIBP2P_SIM_CHECK_DETERMINISM";
 const CHILD_VAR: &str = "LIBP2P_SIM_CHILD_SEED";
 /// Set by the parent in a child: where the child writes its trace.
 const TRACE_VAR: &str = "LIBP2P_SIM_CHILD_TRACE";
+/// Set by the parent in a worker child: `<index>/<count>`.
+const WORKER_VAR: &str = "LIBP2P_SIM_CHILD_WORKER";
+/// Set by the parent in a worker child: the hub's socket.
+const HUB_VAR: &str = "LIBP2P_SIM_CHILD_HUB";
 /// The line a child prints at its end, followed by the hash and the count.
 const HASH_LINE: &str = "libp2p-sim trace hash ";
 
@@ -53,12 +57,20 @@ thread_local! {
 struct ChildState {
     trace_dir: Option<PathBuf>,
     finished: Option<(String, u64)>,
+    /// Worker index, worker count and the hub's socket.
+    worker: Option<(u32, u32, PathBuf)>,
 }
 
 /// The directory a [`Sim`](super::Sim) created on this thread writes its
 /// trace to, when a determinism check asked for it.
 pub(super) fn trace_dir() -> Option<PathBuf> {
     CHILD.with(|c| c.borrow().trace_dir.clone())
+}
+
+/// The worker a [`Sim`](super::Sim) created on this thread is, when
+/// [`check_on_workers`] started this process: index, count, hub socket.
+pub(super) fn worker() -> Option<(u32, u32, PathBuf)> {
+    CHILD.with(|c| c.borrow().worker.clone())
 }
 
 /// A [`Sim`](super::Sim) on this thread ended with this trace hash.
@@ -136,11 +148,21 @@ fn child_seed() -> Option<u64> {
 /// trace hash, and fails the same way the test did.
 fn run_child_side(seed: u64, test: impl FnOnce(u64) + Send + 'static) {
     let trace_dir = std::env::var_os(TRACE_VAR).map(PathBuf::from);
+    let worker = std::env::var(WORKER_VAR).ok().map(|w| {
+        let (i, n) = w.split_once('/').expect("the parent sets <index>/<count>");
+        let hub = std::env::var_os(HUB_VAR).expect("the parent sets the hub");
+        let parse = |x: &str| x.parse::<u32>().expect("the parent sets numbers");
+        (parse(i), parse(n), PathBuf::from(hub))
+    });
     let outcome = std::thread::Builder::new()
         .name(format!("libp2p-sim-seed-{seed}"))
         .stack_size(64 << 20)
         .spawn(move || {
-            CHILD.with(|c| c.borrow_mut().trace_dir = trace_dir);
+            CHILD.with(|c| {
+                let mut c = c.borrow_mut();
+                c.trace_dir = trace_dir;
+                c.worker = worker;
+            });
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(seed)));
             let finished = CHILD.with(|c| c.borrow_mut().finished.take());
             (result, finished)
@@ -157,9 +179,9 @@ fn run_child_side(seed: u64, test: impl FnOnce(u64) + Send + 'static) {
     }
 }
 
-/// Runs test `name` for `seed` in a child process of this test binary,
-/// writing its trace into `trace_dir` if given.
-pub fn run_seed(name: &str, seed: u64, trace_dir: Option<&Path>) -> SeedRun {
+/// The command that runs test `name` for `seed` in a child process of
+/// this test binary.
+fn child_command(name: &str, seed: u64) -> Command {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let mut cmd = Command::new(exe);
     cmd.args([
@@ -170,10 +192,22 @@ pub fn run_seed(name: &str, seed: u64, trace_dir: Option<&Path>) -> SeedRun {
         "--test-threads=1",
     ])
     .env(CHILD_VAR, seed.to_string());
+    cmd
+}
+
+/// Runs test `name` for `seed` in a child process of this test binary,
+/// writing its trace into `trace_dir` if given.
+pub fn run_seed(name: &str, seed: u64, trace_dir: Option<&Path>) -> SeedRun {
+    let mut cmd = child_command(name, seed);
     if let Some(dir) = trace_dir {
         cmd.env(TRACE_VAR, dir);
     }
     let out = cmd.output().expect("the test binary runs itself");
+    seed_run(name, seed, &out)
+}
+
+/// What a child's output says of its seed.
+fn seed_run(name: &str, seed: u64, out: &std::process::Output) -> SeedRun {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let ran_one = stdout.contains("1 passed") || stdout.contains("1 failed");
     assert!(
@@ -241,4 +275,87 @@ pub fn check_determinism(name: &str, seed: u64) {
         }
     }
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// [`check`] for a simulation split over `count` worker processes (see
+/// [`workers`](super::workers)): for every seed, `count` children run the
+/// test at once, each the worker of its index (every [`Sim`](super::Sim)
+/// it creates joins the others), and a hub in this process routes their
+/// messages. The seed fails if any worker fails.
+///
+/// # Panics
+/// If a worker fails (with its output and the line that reruns the seed).
+pub fn check_on_workers(count: u32, test: impl FnOnce(u64) + Send + 'static) {
+    let name = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .expect("seeds::check_on_workers runs inside a #[test], whose thread bears the test's name")
+        .to_string();
+    if let Some(seed) = child_seed() {
+        return run_child_side(seed, test);
+    }
+    for seed in seeds_from_env() {
+        for run in run_seed_on_workers(&name, seed, count) {
+            if !run.passed {
+                panic!("{}", failure(&name, &run));
+            }
+        }
+    }
+}
+
+/// Runs test `name` for `seed` on `count` workers, each a child process of
+/// this test binary, and returns each worker's run (in worker order).
+pub fn run_seed_on_workers(name: &str, seed: u64, count: u32) -> Vec<SeedRun> {
+    let dir = std::env::temp_dir().join(format!(
+        "libp2p-sim-workers-{}-{seed}-{}",
+        name.replace("::", "-"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
+    let socket = dir.join("hub.sock");
+    let listener =
+        std::os::unix::net::UnixListener::bind(&socket).expect("a Unix socket can be bound");
+    let file = |i: u32, what: &str| {
+        std::fs::File::create(dir.join(format!("worker-{i}.{what}")))
+            .expect("the temporary directory is writable")
+    };
+    let mut children: Vec<std::process::Child> = (0..count)
+        .map(|i| {
+            child_command(name, seed)
+                .env(WORKER_VAR, format!("{i}/{count}"))
+                .env(HUB_VAR, &socket)
+                .stdout(file(i, "out"))
+                .stderr(file(i, "err"))
+                .spawn()
+                .expect("the test binary runs itself")
+        })
+        .collect();
+    let hub = super::workers::hub(&listener, count, || {
+        children
+            .iter_mut()
+            .all(|c| c.try_wait().ok().flatten().is_none())
+    });
+    let runs = children
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut child)| {
+            let status = child.wait().expect("a child can be waited for");
+            let read = |what: &str| std::fs::read(dir.join(format!("worker-{i}.{what}")));
+            let out = std::process::Output {
+                status,
+                stdout: read("out").unwrap_or_default(),
+                stderr: read("err").unwrap_or_default(),
+            };
+            let mut run = seed_run(name, seed, &out);
+            if let Err(e) = &hub {
+                run.passed = false;
+                run.output.push_str(&format!("\nthe hub failed: {e}"));
+            }
+            run.output = format!("worker {i} of {count}:\n{}", run.output);
+            run
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    runs
 }

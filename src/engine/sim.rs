@@ -13,8 +13,9 @@ use sim_runtime::{Clock, ClockGuard};
 
 use super::host::Host;
 use super::node::{self, EventHandler, SimNode, Tracer};
+use super::workers::{self, Exchange, SocketExchange, Worker};
 use super::{EngineError, SimConfig, preflight, seeds};
-use crate::net::{LatencyModel, NetStats, Network, TcpNet};
+use crate::net::{LatencyModel, NetStats, Network, TcpNet, Workers};
 use crate::rng;
 use crate::scheduler::{NodeDriver, NodeId, Scheduler, SchedulerStats};
 use crate::trace::{Trace, TraceFilter, TraceHandle};
@@ -62,6 +63,32 @@ impl<B: NetworkBehaviour> NodeDriver for Nodes<B> {
     }
 }
 
+/// The windows of a simulation split over workers (see
+/// [`workers`](super::workers)).
+pub(super) struct Window {
+    pub exchange: Box<dyn Exchange>,
+    pub workers: Workers,
+    pub lookahead: Duration,
+    /// The current window ends here: nothing from another worker arrives
+    /// before it.
+    pub end: Duration,
+    pub stats: WindowStats,
+}
+
+/// What the windows of a worker cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowStats {
+    /// Exchanges with the other workers so far.
+    pub windows: u64,
+    /// Messages sent to other workers.
+    pub sent: u64,
+    /// Messages received from other workers.
+    pub received: u64,
+    /// Wall time spent in exchanges (waiting for the slowest worker, and
+    /// the exchange itself).
+    pub waiting: Duration,
+}
+
 /// A simulated network of swarms running the user's behaviour `B`, in
 /// virtual time, on one thread.
 ///
@@ -75,6 +102,9 @@ pub struct Sim<B: NetworkBehaviour> {
     pub(super) nodes: Nodes<B>,
     pub(super) sched: Scheduler,
     entries: Vec<Option<Entry<B>>>,
+    /// Whether each node runs, in whichever worker it lives.
+    up: Vec<bool>,
+    pub(super) window: Option<Window>,
     pub(super) config: SimConfig,
     pub(super) timers_fired: u64,
     /// Whether the trace was made here (and is finished here).
@@ -90,32 +120,63 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// If another simulation runs on this thread.
     pub fn new(config: SimConfig) -> Result<Sim<B>, EngineError> {
         // Under a determinism check of `seeds`, the trace goes to a file.
-        match seeds::trace_dir() {
-            Some(dir) => Self::with_trace_file(config, &dir),
-            None => Self::virtual_time(config, Trace::hash_only(), true),
+        let trace = match seeds::trace_dir() {
+            Some(dir) => Trace::to_dir(&dir, TraceFilter::default()).map_err(EngineError::Io)?,
+            None => Trace::hash_only(),
+        };
+        // A worker of `seeds::check_on_workers` joins the others.
+        if let Some((index, count, hub)) = seeds::worker() {
+            let exchange = SocketExchange::connect(&hub, index).map_err(EngineError::Io)?;
+            let worker = Worker {
+                workers: Workers { index, count },
+                exchange: Box::new(exchange),
+            };
+            return Self::virtual_time(config, trace, true, Some(worker));
         }
+        Self::virtual_time(config, trace, true, None)
+    }
+
+    /// An empty network of which this process simulates the part of
+    /// `worker` (see [`workers`](super::workers)), recording its events in
+    /// `trace`, which the caller finishes. Fails if links between workers
+    /// could have zero latency: there would be no lookahead.
+    pub fn on_worker(
+        config: SimConfig,
+        trace: TraceHandle,
+        worker: Worker,
+    ) -> Result<Sim<B>, EngineError> {
+        Self::virtual_time(config, trace, false, Some(worker))
     }
 
     /// An empty network that also writes its event trace to
     /// `dir/events.csv` (see `docs/outputs.md`).
     pub fn with_trace_file(config: SimConfig, dir: &Path) -> Result<Sim<B>, EngineError> {
         let trace = Trace::to_dir(dir, TraceFilter::default()).map_err(EngineError::Io)?;
-        Self::virtual_time(config, trace, true)
+        Self::virtual_time(config, trace, true, None)
     }
 
     /// An empty network that records its events in `trace`, which the
     /// caller keeps a handle to and finishes ([`Trace::finish`]).
     pub fn with_trace(config: SimConfig, trace: TraceHandle) -> Result<Sim<B>, EngineError> {
-        Self::virtual_time(config, trace, false)
+        Self::virtual_time(config, trace, false, None)
     }
 
     fn virtual_time(
         config: SimConfig,
         trace: TraceHandle,
         owns_trace: bool,
+        worker: Option<Worker>,
     ) -> Result<Sim<B>, EngineError> {
         preflight()?;
         config.validate()?;
+        let lookahead = workers::lookahead(&config.network);
+        if worker.as_ref().is_some_and(|w| w.workers.count > 1) && lookahead.is_zero() {
+            return Err(EngineError::Config(
+                "links between workers can have zero latency, so there is no lookahead: \
+                 a run on several workers needs a smallest one-way latency above zero"
+                    .to_string(),
+            ));
+        }
         let entropy = config.entropy_seed.unwrap_or(config.seed);
         let clock = Clock::new(rng::derive_key(entropy, "os-entropy", 0));
         // Before the first node makes its Noise keys.
@@ -123,12 +184,21 @@ impl<B: NetworkBehaviour> Sim<B> {
         let guard = clock.install();
         let _ = sim_runtime::entropy::hook_address();
         let model = LatencyModel::from_config(config.seed, &config.network);
-        let host = Host::Virtual {
-            clock,
-            net: Network::new(model.clone()),
-            model,
+        let split = worker.as_ref().map(|w| w.workers);
+        let net = match split {
+            Some(split) => Network::split_over(model.clone(), split),
+            None => Network::new(model.clone()),
         };
-        Ok(Self::on(host, config, trace, owns_trace, Some(guard)))
+        let host = Host::Virtual { clock, net, model };
+        let mut sim = Self::on(host, config, trace, owns_trace, Some(guard));
+        sim.window = worker.filter(|w| w.workers.count > 1).map(|w| Window {
+            exchange: w.exchange,
+            workers: w.workers,
+            lookahead,
+            end: lookahead,
+            stats: WindowStats::default(),
+        });
+        Ok(sim)
     }
 
     /// The same network in real time, for a fidelity check: every node
@@ -171,6 +241,8 @@ impl<B: NetworkBehaviour> Sim<B> {
             },
             sched: Scheduler::new(rng::stream(config.seed, "scheduler", 0)),
             entries: Vec::new(),
+            up: Vec::new(),
+            window: None,
             config,
             timers_fired: 0,
             owns_trace,
@@ -215,6 +287,7 @@ impl<B: NetworkBehaviour> Sim<B> {
         if self.entries.len() <= i {
             self.entries.resize_with(i + 1, || None);
             self.nodes.slots.resize_with(i + 1, || None);
+            self.up.resize(i + 1, false);
         }
         assert!(self.entries[i].is_none(), "node {index} was added before");
         self.entries[i] = Some(Entry {
@@ -229,8 +302,12 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// Starts node `index` (added, not running) with a fresh swarm.
     pub(super) fn start(&mut self, index: NodeId) {
         let i = index as usize;
-        let entry = self.entries[i].as_mut().expect("only added nodes start");
+        self.up[i] = true;
         self.nodes.host.revive(index);
+        if !self.is_local(index) {
+            return;
+        }
+        let entry = self.entries[i].as_mut().expect("only added nodes start");
         let (swarm, addr) = self.nodes.host.swarm(
             &self.config,
             index,
@@ -380,12 +457,34 @@ impl<B: NetworkBehaviour> Sim<B> {
         self.entry(node).addr.clone()
     }
 
-    /// Whether node `node` runs (not crashed or stopped).
+    /// Whether node `node` runs (not crashed or stopped), in this worker
+    /// or another.
     pub fn is_running(&self, node: NodeId) -> bool {
-        self.nodes
-            .slots
-            .get(node as usize)
-            .is_some_and(Option::is_some)
+        self.up.get(node as usize).copied().unwrap_or(false)
+    }
+
+    /// Marks node `node` as not running.
+    pub(super) fn mark_down(&mut self, node: NodeId) {
+        if let Some(up) = self.up.get_mut(node as usize) {
+            *up = false;
+        }
+    }
+
+    /// Whether node `node` lives in this worker (always, on one worker).
+    pub fn is_local(&self, node: NodeId) -> bool {
+        self.window
+            .as_ref()
+            .is_none_or(|w| w.workers.is_local(node))
+    }
+
+    /// This worker's place among the workers of the run; `None` on one.
+    pub fn workers(&self) -> Option<Workers> {
+        self.window.as_ref().map(|w| w.workers)
+    }
+
+    /// What the windows cost this worker so far; `None` on one worker.
+    pub fn window_stats(&self) -> Option<WindowStats> {
+        self.window.as_ref().map(|w| w.stats)
     }
 
     /// The running nodes, in index order.
@@ -410,6 +509,7 @@ impl<B: NetworkBehaviour> Sim<B> {
     pub fn swarm(&self, node: NodeId) -> &Swarm<B> {
         match self.nodes.slots.get(node as usize).and_then(Option::as_ref) {
             Some(n) => &n.swarm,
+            None if !self.is_local(node) => panic!("node {node} runs in another worker"),
             None => panic!("node {node} does not run"),
         }
     }
@@ -425,6 +525,9 @@ impl<B: NetworkBehaviour> Sim<B> {
     }
 
     pub(super) fn running_node(&mut self, node: NodeId) -> &mut SimNode<B> {
+        if !self.is_local(node) {
+            panic!("node {node} runs in another worker; only its own worker can reach its swarm");
+        }
         match self
             .nodes
             .slots
@@ -440,6 +543,15 @@ impl<B: NetworkBehaviour> Sim<B> {
     /// its regions), `None` in a flat network or in real time.
     pub fn region_of(&self, node: NodeId) -> Option<usize> {
         self.nodes.host.region_of(node)
+    }
+
+    /// The one-way latency of a connection between nodes `a` and `b` made
+    /// now (the network's model, with [`Sim::set_link_latency`]).
+    ///
+    /// # Panics
+    /// In real time.
+    pub fn latency(&self, a: NodeId, b: NodeId) -> Duration {
+        self.nodes.host.latency(a, b)
     }
 
     /// Every node's region, as a function that outlives this borrow (for

@@ -18,6 +18,7 @@ use std::time::Duration;
 use futures::io::{AsyncRead, AsyncWrite};
 
 use super::fabric::{End, Fabric, Path};
+use super::remote::{Body, ConnKey, Inbox, Remote};
 
 /// Traffic counters shared by every link of a network.
 #[derive(Debug, Default)]
@@ -70,12 +71,47 @@ impl PipeState {
 }
 
 #[derive(Default)]
-struct Pipe(Mutex<PipeState>);
+pub(crate) struct Pipe(Mutex<PipeState>);
 
 impl Pipe {
     fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
         self.0.lock().expect("pipe lock")
     }
+}
+
+impl Inbox for Pipe {
+    fn deliver(&self, at: Duration, bytes: Vec<u8>, now: Duration) {
+        let mut st = self.lock();
+        if st.reader_gone || bytes.is_empty() {
+            return;
+        }
+        st.last_arrival = at;
+        match st.chunks.back_mut() {
+            Some(last) if last.arrive == at => last.data.extend_from_slice(&bytes),
+            _ => st.chunks.push_back(Chunk {
+                arrive: at,
+                data: bytes,
+            }),
+        }
+        st.schedule_wake(at, now);
+    }
+
+    fn deliver_fin(&self, at: Duration, now: Duration) {
+        let mut st = self.lock();
+        st.fin_at = Some(at);
+        st.schedule_wake(at, now);
+    }
+}
+
+/// Where a local end of a connection to another worker sends: the bytes it
+/// writes travel as messages.
+pub(crate) struct RemoteTx {
+    pub remote: Arc<Remote>,
+    pub conn: ConnKey,
+    /// Whether the peer end is the dialer's.
+    pub to_dialer: bool,
+    /// The peer's worker.
+    pub dest: u32,
 }
 
 /// One end of a simulated connection.
@@ -89,6 +125,8 @@ pub struct SimStream {
     peer: End,
     /// Shared by both ends: true until the first of them is dropped.
     both_held: Arc<AtomicBool>,
+    /// Set for the local end of a connection to another worker.
+    remote: Option<RemoteTx>,
 }
 
 /// A connected pair of streams between `a` and `b` with one-way latency
@@ -113,6 +151,7 @@ pub(crate) fn pair(
         me: a,
         peer: b,
         both_held: both_held.clone(),
+        remote: None,
     };
     let b_end = SimStream {
         tx: b_to_a,
@@ -123,8 +162,41 @@ pub(crate) fn pair(
         me: b,
         peer: a,
         both_held,
+        remote: None,
     };
     (a_end, b_end)
+}
+
+/// The local end `me` of a connection to `peer` on another worker: what it
+/// writes goes out through `tx`; what arrives for it is delivered into its
+/// receiving pipe, returned for registration. The dialer's end counts the
+/// connection as open while it is held.
+pub(crate) fn remote_end(
+    latency: Duration,
+    counters: Arc<Counters>,
+    fabric: Arc<Fabric>,
+    (me, peer): (End, End),
+    tx: RemoteTx,
+) -> (SimStream, std::sync::Weak<dyn Inbox>) {
+    let rx = Arc::new(Pipe::default());
+    let dialer = tx.to_dialer;
+    let counts = !dialer;
+    if counts {
+        counters.open.fetch_add(1, Relaxed);
+    }
+    let inbox: Arc<dyn Inbox> = rx.clone();
+    let end = SimStream {
+        tx: Arc::new(Pipe::default()),
+        rx,
+        latency,
+        counters,
+        fabric,
+        me,
+        peer,
+        both_held: Arc::new(AtomicBool::new(counts)),
+        remote: Some(tx),
+    };
+    (end, Arc::downgrade(&inbox))
 }
 
 impl SimStream {
@@ -148,8 +220,21 @@ impl SimStream {
             let Ok(Some(at)) = self.arrival(now, st.last_arrival) else {
                 return;
             };
-            st.fin_at = Some(at);
-            st.schedule_wake(at, now);
+            match &self.remote {
+                Some(r) => r.remote.send(
+                    at,
+                    self.me.node,
+                    r.dest,
+                    r.conn,
+                    Body::Fin {
+                        to_dialer: r.to_dialer,
+                    },
+                ),
+                None => {
+                    st.fin_at = Some(at);
+                    st.schedule_wake(at, now);
+                }
+            }
         }
     }
 }
@@ -225,6 +310,14 @@ impl AsyncWrite for SimStream {
         self.counters.bytes.fetch_add(buf.len() as u64, Relaxed);
         self.counters.writes.fetch_add(1, Relaxed);
         st.last_arrival = arrive;
+        if let Some(r) = &self.remote {
+            let body = Body::Data {
+                to_dialer: r.to_dialer,
+                bytes: buf.to_vec(),
+            };
+            r.remote.send(arrive, self.me.node, r.dest, r.conn, body);
+            return Poll::Ready(Ok(buf.len()));
+        }
         match st.chunks.back_mut() {
             // Same arrival time: extend the last chunk instead of queueing.
             Some(last) if last.arrive == arrive => last.data.extend_from_slice(buf),

@@ -19,6 +19,7 @@ mod fabric;
 mod latency;
 mod link;
 mod network;
+mod remote;
 mod tcp;
 mod transport;
 
@@ -28,6 +29,7 @@ pub use link::{Counters, SimStream};
 pub use network::{
     EPHEMERAL_PORT_BASE, LISTEN_PORT_BASE, NetError, NetStats, Network, listen_addr, node_of_port,
 };
+pub use remote::{Body, ConnKey, Wire, Workers, read_frame, write_frame};
 pub use tcp::{Counted, TcpNet, TokioExecutor, free_addr};
 pub use transport::SimTransport;
 

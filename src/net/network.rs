@@ -12,7 +12,8 @@ use libp2p::multiaddr::Protocol;
 
 use super::fabric::{Fabric, GroupFn, Path};
 use super::latency::LatencyModel;
-use super::link::{self, Counters, SimStream};
+use super::link::{self, Counters, RemoteTx, SimStream};
+use super::remote::{Answer, Body, ConnKey, Remote, Workers};
 use crate::scheduler::NodeId;
 
 /// Node `i` listens on `/memory/<LISTEN_PORT_BASE + i>`.
@@ -78,6 +79,8 @@ pub struct Network {
     state: Arc<Mutex<State>>,
     counters: Arc<Counters>,
     fabric: Arc<Fabric>,
+    /// The links to other workers, in a run split over workers.
+    remote: Option<Arc<Remote>>,
 }
 
 /// What becomes of a dialer's SYN sent now.
@@ -102,6 +105,146 @@ impl Network {
             })),
             counters: Arc::new(Counters::default()),
             fabric: Arc::new(Fabric::default()),
+            remote: None,
+        }
+    }
+
+    /// The part of a network that worker `workers.index` of `workers.count`
+    /// simulates: its nodes listen here, links to the other workers' nodes
+    /// carry messages ([`Network::take_outbox`], [`Network::inject`]).
+    pub fn split_over(model: LatencyModel, workers: Workers) -> Self {
+        let mut net = Network::new(model);
+        net.remote = (workers.count > 1).then(|| Arc::new(Remote::new(workers)));
+        net
+    }
+
+    /// This worker's place among the workers; `None` in a one-worker run.
+    pub fn workers(&self) -> Option<Workers> {
+        self.remote.as_ref().map(|r| r.workers)
+    }
+
+    /// The messages for other workers sent since the last call.
+    pub fn take_outbox(&self) -> Vec<super::remote::Wire> {
+        self.remote
+            .as_ref()
+            .map_or_else(Vec::new, |r| r.take_outbox())
+    }
+
+    /// Takes in messages from other workers, in the order given (sort them
+    /// by [`Wire::order`](super::remote::Wire::order) first); `now` is the
+    /// virtual time of the window's end.
+    pub fn inject(&self, wires: Vec<super::remote::Wire>, now: Duration) {
+        if let Some(r) = &self.remote {
+            for w in wires {
+                r.inject(w, now);
+            }
+        }
+    }
+
+    /// When the earliest SYN from another worker arrives, if one waits.
+    pub fn next_arrival(&self) -> Option<Duration> {
+        self.remote.as_ref().and_then(|r| r.next_syn())
+    }
+
+    /// The worker of the node listening on `port`, if it is not this one.
+    pub(crate) fn remote_worker(&self, port: u64) -> Option<u32> {
+        let r = self.remote.as_ref()?;
+        let host = node_of_port(port)?;
+        (!r.workers.is_local(host)).then(|| r.workers.worker_of(host))
+    }
+
+    /// `dialer` sends a SYN to `port` on another worker, arriving `after`
+    /// from now; returns the connection and the dialer's end, which is
+    /// handed out once the answer came.
+    pub(crate) fn dial_remote(
+        &self,
+        dialer: NodeId,
+        port: u64,
+        after: Duration,
+    ) -> (ConnKey, SimStream) {
+        let remote = self.remote.as_ref().expect("a remote dial has a remote");
+        let host = node_of_port(port).expect("a remote port belongs to a node");
+        let conn = remote.next_conn(dialer);
+        let latency = self.latency_to_port(dialer, port);
+        let tx = RemoteTx {
+            remote: remote.clone(),
+            conn,
+            to_dialer: false,
+            dest: remote.workers.worker_of(host),
+        };
+        let ends = (self.fabric.end(dialer), self.fabric.end(host));
+        let (stream, inbox) = link::remote_end(
+            latency,
+            self.counters.clone(),
+            self.fabric.clone(),
+            ends,
+            tx,
+        );
+        remote.register(conn, true, inbox);
+        let at = sim_runtime::now() + after;
+        remote.send(
+            at,
+            dialer,
+            remote.workers.worker_of(host),
+            conn,
+            Body::Syn { port },
+        );
+        (conn, stream)
+    }
+
+    /// The answer to a remote dial, once it arrived.
+    pub(crate) fn take_answer(&self, conn: ConnKey) -> Option<Answer> {
+        self.remote.as_ref().and_then(|r| r.take_answer(conn))
+    }
+
+    /// Delivers the SYNs from other workers due by `now`: a listener gets
+    /// the connection and the dialer an accept, or the dialer a refusal; a
+    /// SYN to a crashed node is lost. Call after the clock reached `now`.
+    pub fn deliver_arrivals(&self, now: Duration) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        for (_, dialer, conn, port) in remote.due_syns(now) {
+            let Some(host) = node_of_port(port) else {
+                continue;
+            };
+            if self.fabric.is_crashed(host) {
+                continue;
+            }
+            let latency = self.latency_to_port(dialer, port);
+            let dest = remote.workers.worker_of(dialer);
+            let mut st = self.lock();
+            let Some(listener) = st.listeners.get_mut(&port) else {
+                st.refused += 1;
+                drop(st);
+                remote.send(now + latency, host, dest, conn, Body::Refuse);
+                continue;
+            };
+            let tx = RemoteTx {
+                remote: remote.clone(),
+                conn,
+                to_dialer: true,
+                dest,
+            };
+            let ends = (self.fabric.end(listener.node), self.fabric.end(dialer));
+            let (stream, inbox) = link::remote_end(
+                latency,
+                self.counters.clone(),
+                self.fabric.clone(),
+                ends,
+                tx,
+            );
+            remote.register(conn, false, inbox);
+            let port_back = st.next_ephemeral;
+            st.next_ephemeral += 1;
+            st.connections += 1;
+            let listener = st.listeners.get_mut(&port).expect("looked up above");
+            listener.incoming.push_back((stream, port_back));
+            if let Some(w) = listener.waker.take() {
+                w.wake();
+            }
+            drop(st);
+            remote.send(now + latency, host, dest, conn, Body::Accept);
         }
     }
 

@@ -11,6 +11,7 @@ use libp2p::multiaddr::Protocol;
 
 use super::link::SimStream;
 use super::network::{NetError, Network, Syn};
+use super::remote::Answer;
 use crate::scheduler::NodeId;
 
 /// The transport of one node: listens on and dials `/memory/<port>`.
@@ -113,6 +114,23 @@ impl Transport for SimTransport {
         let (net, node) = (self.net.clone(), self.node);
         let latency = net.latency_to_port(node, port);
         let syn = net.syn(node, port);
+        if net.remote_worker(port).is_some() {
+            return Ok(Box::pin(async move {
+                // The listener's worker answers one latency after the SYN
+                // arrives; a SYN it loses (a crashed host) is never answered.
+                let after = match syn {
+                    Syn::Arrives(after) => after,
+                    Syn::Lost => futures::future::pending().await,
+                };
+                let (conn, stream) = net.dial_remote(node, port, after);
+                sim_runtime::Delay::new(after + latency).await;
+                match net.take_answer(conn) {
+                    Some(Answer::Accepted) => Ok(stream),
+                    Some(Answer::Refused) => Err(NetError::Refused(port)),
+                    None => futures::future::pending().await,
+                }
+            }));
+        }
         Ok(Box::pin(async move {
             // SYN on its way; a lost one leaves the dial to its timeout.
             match syn {

@@ -1,0 +1,178 @@
+//! One simulation over several worker processes, in lookahead windows.
+//!
+//! The nodes are dealt to `N` workers round-robin (node `i` runs in worker
+//! `i % N`). Every worker runs the same program: it adds every node, makes
+//! every fault, and calls the same steps; only its own nodes get a swarm.
+//! A link between two workers carries SYNs, answers, bytes and closes as
+//! messages stamped with their arrival time, which is at least the
+//! *lookahead* `L` after they were sent: the smallest one-way latency any
+//! link between two workers can have. So a worker may simulate every event
+//! before the end of the current window `[T, T + L)` on its own; at the
+//! window's end the workers exchange the messages due later, each injects
+//! what it received in one canonical order (arrival time, sending node,
+//! sequence), and the next window starts at the earliest next event of
+//! all workers, so idle virtual time is still skipped.
+//!
+//! [`Exchange`] is the one interface between workers; [`SocketExchange`]
+//! is its local backend, a Unix socket to a [`hub`] in the parent process
+//! that routes the messages and computes the next window's start.
+
+use std::io;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::net::{Wire, Workers, read_frame, write_frame};
+use crate::scenario::{Latency, Network as NetworkConfig};
+
+/// What a worker sends and receives at the end of a window.
+pub trait Exchange {
+    /// Sends `out` (messages for other workers) and `next`, the time of
+    /// this worker's next event (`None`: none); returns the messages for
+    /// this worker and the earliest next event over all workers and all
+    /// messages in flight.
+    fn exchange(
+        &mut self,
+        out: Vec<Wire>,
+        next: Option<Duration>,
+    ) -> io::Result<(Vec<Wire>, Option<Duration>)>;
+}
+
+/// This worker's place and its exchange with the others.
+pub struct Worker {
+    /// Which worker this is, of how many.
+    pub workers: Workers,
+    /// How it exchanges messages with the others.
+    pub exchange: Box<dyn Exchange>,
+}
+
+/// The smallest one-way latency a link between two workers can have under
+/// `network`: a flat network's lower bound, or the smallest entry of the
+/// latency matrix (any two regions may meet across workers).
+pub fn lookahead(network: &NetworkConfig) -> Duration {
+    let low = |l: &Latency| l.bounds().0;
+    if network.regions.is_empty() {
+        low(&network.latency)
+    } else {
+        network
+            .latency_matrix
+            .values()
+            .map(low)
+            .min()
+            .unwrap_or_default()
+    }
+}
+
+/// A worker's end of the local backend: a Unix socket to the [`hub`].
+pub struct SocketExchange {
+    stream: UnixStream,
+}
+
+impl SocketExchange {
+    /// Connects worker `index` to the hub listening at `path`.
+    pub fn connect(path: &Path, index: u32) -> io::Result<SocketExchange> {
+        let mut stream = UnixStream::connect(path)?;
+        io::Write::write_all(&mut stream, &index.to_le_bytes())?;
+        Ok(SocketExchange { stream })
+    }
+}
+
+impl Exchange for SocketExchange {
+    fn exchange(
+        &mut self,
+        out: Vec<Wire>,
+        next: Option<Duration>,
+    ) -> io::Result<(Vec<Wire>, Option<Duration>)> {
+        write_frame(&mut self.stream, &out, next)?;
+        read_frame(&mut self.stream)?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "another worker ended before this one (see its output)",
+            )
+        })
+    }
+}
+
+/// What the hub saw of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubStats {
+    /// Windows (exchanges) completed.
+    pub windows: u64,
+    /// Messages routed between workers.
+    pub messages: u64,
+}
+
+/// The parent's side of the local backend: accepts `count` workers on
+/// `listener` (giving up when `alive` says a worker ended before it
+/// connected), then, window after window, reads one frame from each (in
+/// worker order), routes every message to its worker and answers each
+/// with its messages and the earliest next event of all. Returns when a
+/// worker closes its socket (the run ended, or the worker died, which
+/// ends the others' exchanges with an error).
+pub fn hub(
+    listener: &UnixListener,
+    count: u32,
+    mut alive: impl FnMut() -> bool,
+) -> io::Result<HubStats> {
+    let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
+    listener.set_nonblocking(true)?;
+    for _ in 0..count {
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !alive() {
+                        return Err(io::Error::other("a worker ended before it joined"));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        stream.set_nonblocking(false)?;
+        let mut index = [0u8; 4];
+        io::Read::read_exact(&mut stream, &mut index)?;
+        let i = u32::from_le_bytes(index) as usize;
+        let slot = streams.get_mut(i).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "worker index out of range")
+        })?;
+        *slot = Some(stream);
+    }
+    let mut streams: Vec<UnixStream> = streams
+        .into_iter()
+        .map(|s| {
+            s.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a worker index twice"))
+        })
+        .collect::<io::Result<_>>()?;
+    let mut stats = HubStats::default();
+    loop {
+        let mut inboxes: Vec<Vec<Wire>> = (0..count).map(|_| Vec::new()).collect();
+        let mut next: Option<Duration> = None;
+        for stream in streams.iter_mut() {
+            let Some((wires, their_next)) = read_frame(stream)? else {
+                return Ok(stats);
+            };
+            next = min_opt(next, their_next);
+            for wire in wires {
+                next = min_opt(next, Some(wire.at));
+                stats.messages += 1;
+                let dest = inboxes
+                    .get_mut(wire.dest as usize)
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no such worker"))?;
+                dest.push(wire);
+            }
+        }
+        for (stream, mut inbox) in streams.iter_mut().zip(inboxes) {
+            inbox.sort_by_key(Wire::order);
+            write_frame(stream, &inbox, next)?;
+        }
+        stats.windows += 1;
+    }
+}
+
+fn min_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
