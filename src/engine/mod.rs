@@ -76,6 +76,8 @@
 mod drive;
 mod faults;
 mod host;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 mod node;
 mod preflight;
 pub mod seeds;
