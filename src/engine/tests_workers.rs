@@ -124,3 +124,84 @@ fn two_workers_reproduce_by_seed() {
     let other = hashes(&seeds::run_seed_on_workers(MESH, 4, 2));
     assert_ne!(a, other);
 }
+
+/// An exchange that must never be used.
+struct Unused;
+
+impl super::workers::Exchange for Unused {
+    fn exchange(
+        &mut self,
+        _: Vec<crate::net::Wire>,
+        _: Option<Duration>,
+    ) -> std::io::Result<(Vec<crate::net::Wire>, Option<Duration>)> {
+        unreachable!("no window ends in this test")
+    }
+}
+
+#[test]
+fn links_without_latency_leave_no_lookahead_and_are_refused() {
+    let mut config = SimConfig::seeded(1);
+    config.network.latency = Latency::Uniform {
+        min: Duration::ZERO,
+        max: ms(50),
+    };
+    assert_eq!(super::workers::lookahead(&config.network), Duration::ZERO);
+    let worker = super::workers::Worker {
+        workers: crate::net::Workers { index: 0, count: 2 },
+        exchange: Box::new(Unused),
+    };
+    let err = Sim::<ping::Behaviour>::on_worker(config, crate::trace::Trace::hash_only(), worker)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("no lookahead"), "{err}");
+}
+
+#[test]
+fn the_hub_routes_each_message_to_its_worker_and_agrees_on_the_next_window() {
+    use super::workers::{Exchange, SocketExchange, hub};
+    use crate::net::{Body, ConnKey, Wire};
+    let dir = std::env::temp_dir().join(format!("libp2p-sim-hub-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("hub.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    // Two workers on threads; each sends one message to the other.
+    let workers: Vec<_> = (0..2u32)
+        .map(|i| {
+            let socket = socket.clone();
+            std::thread::Builder::new()
+                .spawn(move || {
+                    let mut ex = SocketExchange::connect(&socket, i).unwrap();
+                    let msg = Wire {
+                        at: ms(100 + u64::from(i)),
+                        src: i,
+                        seq: 0,
+                        dest: 1 - i,
+                        conn: ConnKey { dialer: i, n: 1 },
+                        body: Body::Accept,
+                    };
+                    let first = ex.exchange(vec![msg], Some(ms(500 - 100 * u64::from(i))));
+                    let second = ex.exchange(Vec::new(), None);
+                    (first.unwrap(), second.unwrap())
+                })
+                .unwrap()
+        })
+        .collect();
+    let stats = hub(&listener, 2, || true).unwrap();
+    let results: Vec<_> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    for (i, ((inbox, next), (empty, none))) in results.into_iter().enumerate() {
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(
+            inbox[0].src,
+            1 - i as u32,
+            "worker {i} gets the other's message"
+        );
+        // The earliest of both workers' next events and both messages.
+        assert_eq!(next, Some(ms(100)));
+        assert!(empty.is_empty());
+        assert_eq!(none, None, "nothing left anywhere");
+    }
+    assert_eq!(stats.windows, 2);
+    assert_eq!(stats.messages, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

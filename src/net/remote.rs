@@ -346,3 +346,75 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(b.try_into().expect("4 bytes")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(at_ms: u64, src: NodeId, seq: u64, body: Body) -> Wire {
+        Wire {
+            at: Duration::from_millis(at_ms),
+            src,
+            seq,
+            dest: 1,
+            conn: ConnKey { dialer: 7, n: 3 },
+            body,
+        }
+    }
+
+    #[test]
+    fn frames_carry_every_kind_of_message_and_the_next_time() {
+        let wires = vec![
+            wire(30, 2, 0, Body::Syn { port: 100_005 }),
+            wire(31, 5, 1, Body::Accept),
+            wire(32, 5, 2, Body::Refuse),
+            wire(
+                33,
+                2,
+                3,
+                Body::Data {
+                    to_dialer: true,
+                    bytes: vec![0, 1, 255, 7],
+                },
+            ),
+            wire(34, 2, 4, Body::Fin { to_dialer: false }),
+        ];
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &wires, Some(Duration::from_nanos(123))).unwrap();
+        write_frame(&mut buf, &[], None).unwrap();
+        let mut r = &buf[..];
+        let (back, next) = read_frame(&mut r).unwrap().expect("a frame");
+        assert_eq!((back, next), (wires, Some(Duration::from_nanos(123))));
+        assert_eq!(read_frame(&mut r).unwrap(), Some((Vec::new(), None)));
+        assert_eq!(read_frame(&mut r).unwrap(), None, "end of stream");
+        // A frame cut short is an error, not a silent end.
+        let mut short = &buf[..buf.len() / 3];
+        assert!(read_frame(&mut short).is_err());
+    }
+
+    #[test]
+    fn messages_are_injected_by_arrival_then_sender_then_sequence() {
+        let mut wires = [
+            wire(20, 3, 9, Body::Accept),
+            wire(10, 4, 1, Body::Accept),
+            wire(20, 1, 5, Body::Accept),
+            wire(20, 3, 2, Body::Accept),
+        ];
+        wires.sort_by_key(Wire::order);
+        let order: Vec<(u64, NodeId, u64)> = wires
+            .iter()
+            .map(|w| (w.at.as_millis() as u64, w.src, w.seq))
+            .collect();
+        assert_eq!(order, vec![(10, 4, 1), (20, 1, 5), (20, 3, 2), (20, 3, 9)]);
+    }
+
+    #[test]
+    fn nodes_are_dealt_round_robin() {
+        let w = Workers { index: 1, count: 3 };
+        assert_eq!(
+            (0..7).map(|n| w.worker_of(n)).collect::<Vec<_>>(),
+            vec![0, 1, 2, 0, 1, 2, 0]
+        );
+        assert!(w.is_local(4) && !w.is_local(5));
+    }
+}
