@@ -40,16 +40,19 @@
 //! * [`scenario`]: the TOML scenario files (schema and validation).
 //! * [`dist`]: the time distributions of churn and arrivals.
 //! * [`net`]: the simulated network: `/memory/<port>` addresses, links with
-//!   per-link latency, TCP-like connection set-up and refusal; and the real
-//!   TCP network of real-time runs.
+//!   per-link latency, TCP-like connection set-up and refusal, links to
+//!   other workers as timed messages; and the real TCP network of real-time
+//!   runs.
 //! * [`trace`]: the event trace of a run, its hash and `events.csv`.
 //! * [`realtime`]: which scenarios real-time mode (the same run on TCP over
 //!   loopback with the real clock) accepts, and the process limits it needs.
 //! * [`engine`]: the simulator as a library for any `NetworkBehaviour`:
 //!   [`engine::Sim`] (nodes, connections, virtual time, faults, the step
 //!   calls for a loop of one's own, the same calls in real time on TCP),
-//!   the check that the build can simulate, and tests over seeds in child
-//!   processes ([`engine::seeds`]). Start there to run your own libp2p code.
+//!   one simulation over several worker processes or MPI ranks
+//!   ([`engine::workers`]), the check that the build can simulate, and
+//!   tests over seeds in child processes ([`engine::seeds`]). Start there
+//!   to run your own libp2p code.
 //! * [`metrics`]: what a run measured and the CSV files it writes.
 //! * [`oracle`]: the global truth (live set, true k closest peers) that the
 //!   metrics are measured against.

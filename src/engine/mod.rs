@@ -23,6 +23,10 @@
 //!   `sim run`'s Kademlia study is built this way (`src/sim/world.rs`).
 //! * [`Sim::realtime`]: the same calls on TCP over 127.0.0.1 with the real
 //!   clock, for a fidelity check.
+//! * [`workers`]: one simulation over several worker processes (or MPI
+//!   ranks, [`Sim::on_worker`]), each simulating its share of the nodes,
+//!   meeting at the ends of lookahead windows; the same seed on the same
+//!   number of workers gives the same bytes.
 //! * [`SimConfig`]: the seed, the links (latency, regions), Noise or
 //!   plaintext, the swarm's timeouts.
 //! * [`seeds`]: tests over seeds the way madsim does them: one seed by
