@@ -33,7 +33,7 @@ impl Stopwatch {
     pub fn start() -> Stopwatch {
         Stopwatch {
             wall: Instant::now(),
-            cpu: usage(libc::RUSAGE_SELF).cpu,
+            cpu: process_cpu(),
         }
     }
 
@@ -42,9 +42,10 @@ impl Stopwatch {
         self.wall.elapsed()
     }
 
-    /// CPU time (user + system, all threads) since the start.
+    /// CPU time (user + system, all threads, and the child processes
+    /// waited for: the workers of a run on several) since the start.
     pub fn cpu(&self) -> Duration {
-        usage(libc::RUSAGE_SELF).cpu.saturating_sub(self.cpu)
+        process_cpu().saturating_sub(self.cpu)
     }
 }
 
@@ -130,6 +131,11 @@ pub struct Usage {
     pub peak_rss: u64,
 }
 
+/// CPU time of this process and of the children it waited for.
+fn process_cpu() -> Duration {
+    usage(libc::RUSAGE_SELF).cpu + usage(libc::RUSAGE_CHILDREN).cpu
+}
+
 /// This process's usage so far.
 pub fn self_usage() -> Usage {
     usage(libc::RUSAGE_SELF)
@@ -186,7 +192,10 @@ impl Performance {
             cpu: watch.cpu(),
             virtual_time: report.virtual_time,
             events: report.scheduler.events(),
-            peak_rss: self_usage().peak_rss,
+            // The largest process: this one, or a worker it waited for.
+            peak_rss: self_usage()
+                .peak_rss
+                .max(usage(libc::RUSAGE_CHILDREN).peak_rss),
             nodes,
         }
     }

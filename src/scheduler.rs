@@ -93,7 +93,7 @@ impl libp2p::swarm::Executor for SimExecutor {
 }
 
 /// Counters for the run summary and benchmarks.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SchedulerStats {
     /// Task polls performed.
     pub polls: u64,

@@ -64,6 +64,24 @@ pub struct RunArgs {
     /// libp2p's entropy, so that two processes differ.
     #[arg(long, hide = true)]
     pub unseeded_entropy: bool,
+    /// Split the run over N worker processes that meet at the ends of
+    /// lookahead windows (docs/parallel.md); the same seed and N give the
+    /// same files. Needs links of non-zero latency.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=256),
+        conflicts_with_all = ["realtime", "check_determinism"]
+    )]
+    pub workers: u32,
+    /// Set by the parent of a run on several workers: this process is
+    /// worker I.
+    #[arg(long, hide = true, value_name = "I", requires = "hub")]
+    pub worker_index: Option<u32>,
+    /// Set by the parent of a run on several workers: the hub's socket.
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub hub: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -156,8 +174,13 @@ pub fn repro_command(args: &RunArgs, seed: u64) -> String {
         .iter()
         .map(|a| format!(" {}", a.replace('=', " ")))
         .collect();
+    let workers = if args.workers > 1 {
+        format!(" --workers {}", args.workers)
+    } else {
+        String::new()
+    };
     format!(
-        "sim run {} --seed {seed}{nodes}{realtime}{x25519}{faults}",
+        "sim run {} --seed {seed}{nodes}{workers}{realtime}{x25519}{faults}",
         args.scenario.display()
     )
 }

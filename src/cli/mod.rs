@@ -18,6 +18,7 @@ mod args;
 mod bench;
 mod determinism;
 mod sweep;
+mod workers;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -265,6 +266,10 @@ fn run(args: &RunArgs) -> ExitCode {
         eprintln!("error: {}: {refusal}", args.scenario.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }
+    if let Some(why) = workers::refusal(&scenario, args.workers) {
+        eprintln!("error: {}: {why}", args.scenario.display());
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let seed = args.seed.unwrap_or(scenario.seed);
     let repro = repro_command(args, seed);
     match run_scenario(args, &scenario, seed, filter) {
@@ -334,8 +339,21 @@ fn run_scenario(
         skip_teardown: !args.realtime,
         real_x25519: args.real_x25519,
         test_faults: args.test_faults(),
+        worker: workers::spec(args),
     };
-    let result = sim::run_with(scenario, seed, options);
+    let child = options.worker.is_some();
+    let result = if args.workers > 1 && !child {
+        println!("workers    {} (docs/parallel.md)", args.workers);
+        let report = workers::run(args, seed, &out).with_context(|| {
+            format!(
+                "the simulation (seed {seed}) on {} workers failed",
+                args.workers
+            )
+        })?;
+        Ok(report)
+    } else {
+        sim::run_with(scenario, seed, options)
+    };
     if show_progress {
         eprintln!();
     }
@@ -364,6 +382,10 @@ fn run_scenario(
             );
         }
     };
+    if child {
+        // A worker hands its share to the parent, which writes the files.
+        return workers::write_report(&report, &out);
+    }
     let perf = Performance::measure(&report, &watch, scenario.node_count());
     let mut files = report
         .write_csv(&out)

@@ -8,7 +8,7 @@ use libp2p::PeerId;
 use crate::engine::NodeId;
 
 /// How the first bootstrap query of a node ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BootstrapOutcome {
     /// Virtual time at which its last step was reported.
     pub at: Duration,
@@ -17,7 +17,7 @@ pub struct BootstrapOutcome {
 }
 
 /// Routing-table figures of one node at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TableStats {
     /// Entries across all k-buckets.
     pub entries: usize,
@@ -28,11 +28,12 @@ pub struct TableStats {
 }
 
 /// A finished `get_closest_peers` lookup started by the lookup workload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LookupOutcome {
     /// The node that ran it.
     pub node: NodeId,
     /// The key looked up.
+    #[serde(with = "peer_id")]
     pub key: PeerId,
     /// Virtual time it started.
     pub started: Duration,
@@ -41,6 +42,7 @@ pub struct LookupOutcome {
     /// Whether Kademlia reported `Ok` (rather than a timeout).
     pub ok: bool,
     /// The peers it returned, closest first.
+    #[serde(with = "peer_ids")]
     pub peers: Vec<PeerId>,
     /// Requests sent, answered, and failed, as Kademlia counts them.
     pub requests: u32,
@@ -48,4 +50,36 @@ pub struct LookupOutcome {
     pub successes: u32,
     /// Requests that failed or timed out.
     pub failures: u32,
+}
+
+/// A peer id in a worker's report: its text form.
+pub(crate) mod peer_id {
+    use libp2p::PeerId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(peer: &PeerId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&peer.to_base58())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PeerId, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Peer ids in a worker's report: their text forms.
+pub(crate) mod peer_ids {
+    use libp2p::PeerId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(peers: &[PeerId], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(peers.iter().map(|p| p.to_base58()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PeerId>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .into_iter()
+            .map(|t| t.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
 }

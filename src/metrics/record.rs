@@ -14,11 +14,12 @@ use crate::scenario::Scenario;
 pub const RECALL_LEVELS: [f64; 3] = [0.5, 0.9, 1.0];
 
 /// One session of a node: from a join to its departure or the end of the run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NodeRecord {
     /// Node index.
     pub index: NodeId,
     /// Its peer id.
+    #[serde(with = "super::outcome::peer_id")]
     pub peer_id: PeerId,
     /// Virtual time it joined.
     pub joined_at: Duration,
@@ -55,7 +56,7 @@ impl NodeRecord {
 }
 
 /// One routing-table sample of one node.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     /// Virtual time of the sample.
     pub time: Duration,
@@ -71,7 +72,7 @@ pub struct Sample {
 }
 
 /// One network-wide sample.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetworkSample {
     /// Virtual time of the sample.
     pub time: Duration,
@@ -96,7 +97,7 @@ pub struct NetworkSample {
 }
 
 /// A finished lookup and how well it found the truth.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LookupRecord {
     /// What Kademlia reported.
     pub outcome: LookupOutcome,
@@ -106,7 +107,7 @@ pub struct LookupRecord {
 }
 
 /// How many nodes left during a run, and how.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Departures {
     /// Graceful departures.
     pub graceful: u64,
@@ -124,6 +125,7 @@ pub struct Recorder {
     lookups: Vec<LookupRecord>,
     lookups_abandoned: u64,
     departures: Departures,
+    holders: Vec<Holders>,
 }
 
 impl Recorder {
@@ -138,7 +140,13 @@ impl Recorder {
             lookups: Vec::new(),
             lookups_abandoned: 0,
             departures: Departures::default(),
+            holders: Vec::new(),
         }
+    }
+
+    /// Records a worker's count of a node's holders at a sample.
+    pub fn holders(&mut self, h: Holders) {
+        self.holders.push(h);
     }
 
     /// Records one node's sample.
@@ -201,12 +209,13 @@ impl Recorder {
             trace_file: None,
             lag: None,
             complete: true,
+            holders: self.holders,
         }
     }
 }
 
 /// Everything a finished run measured.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunReport {
     /// Scenario name.
     pub scenario: String,
@@ -241,6 +250,27 @@ pub struct RunReport {
     /// False when the run stopped early (a panic, a livelock, a stop
     /// request): the figures cover the run up to that moment only.
     pub complete: bool,
+    /// A worker of a run on several workers: at every sample, for every
+    /// live node, how many of its true k closest peers that run here hold
+    /// it, and how many closest peers it has (the parent sums the holders
+    /// over the workers to find when each node became visible). Empty on
+    /// one worker.
+    #[serde(default)]
+    pub holders: Vec<Holders>,
+}
+
+/// At a sample, how many of a node's true k closest peers on one worker
+/// hold the node in their routing tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Holders {
+    /// Virtual time of the sample.
+    pub time: Duration,
+    /// The node.
+    pub node: NodeId,
+    /// Holders among the closest peers that run on this worker.
+    pub holders: u32,
+    /// The node's true k closest live peers, on all workers.
+    pub closest: u32,
 }
 
 impl RunReport {
@@ -259,7 +289,7 @@ pub fn ms(d: Duration) -> u128 {
 /// How late a real-time run applied its scenario events (joins, samples,
 /// departures, lookups) against their scheduled times: a run that keeps up
 /// with its timeline has small figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lag {
     /// Events applied.
     pub events: u64,

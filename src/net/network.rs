@@ -48,7 +48,7 @@ struct State {
 }
 
 /// Traffic figures of a network so far.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NetStats {
     /// Connections established (accepted by a listener).
     pub connections: u64,

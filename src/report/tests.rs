@@ -90,6 +90,7 @@ fn empty_report(scenario: &str) -> RunReport {
         trace_file: None,
         lag: None,
         complete: true,
+        holders: Vec::new(),
     }
 }
 

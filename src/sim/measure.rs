@@ -22,7 +22,7 @@ use std::time::Duration;
 use libp2p::PeerId;
 
 use crate::engine::{NetStats, NodeId, Sim};
-use crate::metrics::LookupOutcome;
+use crate::metrics::{Holders, LookupOutcome};
 use crate::metrics::{
     LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder, Sample, nearest_rank,
     summary::mean,
@@ -47,11 +47,16 @@ pub(super) struct Measure {
     joins_since: u64,
     departures_since: u64,
     last_net: NetStats,
+    /// On several workers: the holders of every node are counted at
+    /// samples, for the parent to find visibility (a worker sees only its
+    /// own nodes' tables).
+    on_workers: bool,
 }
 
 impl Measure {
-    pub fn new(k: usize) -> Self {
+    pub fn new(k: usize, on_workers: bool) -> Self {
         Measure {
+            on_workers,
             oracle: Oracle::default(),
             k,
             sessions: BTreeMap::new(),
@@ -75,6 +80,14 @@ impl Measure {
         self.closest.remove(&node);
         self.departures_since += 1;
         self.fill(node, record);
+        self.sessions.remove(&node);
+    }
+
+    /// `node`, which runs on another worker, left.
+    pub fn left_elsewhere(&mut self, node: NodeId) {
+        self.oracle.leave(node);
+        self.closest.remove(&node);
+        self.departures_since += 1;
         self.sessions.remove(&node);
     }
 
@@ -129,7 +142,7 @@ impl Measure {
 
     /// Checks whether `y` is now in the tables of half its k closest.
     fn check_visible(&mut self, y: NodeId, sim: &mut Sim<Behaviour>, now: Duration) {
-        if self.sessions.get(&y).is_none_or(|s| s.visible_at.is_some()) {
+        if self.on_workers || self.sessions.get(&y).is_none_or(|s| s.visible_at.is_some()) {
             return;
         }
         let Some((peer, _)) = self.oracle.get(y) else {
@@ -150,6 +163,36 @@ impl Measure {
             && let Some(s) = self.sessions.get_mut(&y)
         {
             s.visible_at = Some(now);
+        }
+    }
+
+    /// For every live node, how many of its true k closest that run on this
+    /// worker hold it now.
+    fn count_holders(
+        &mut self,
+        live: &[NodeId],
+        sim: &mut Sim<Behaviour>,
+        now: Duration,
+        recorder: &mut Recorder,
+    ) {
+        for &y in live {
+            let Some((peer, _)) = self.oracle.get(y) else {
+                continue;
+            };
+            let closest = self.closest_of(y).to_vec();
+            let holders = closest
+                .iter()
+                .filter(|z| {
+                    sim.peek_mut(**z)
+                        .is_some_and(|swarm| node::table_contains(swarm, &peer))
+                })
+                .count();
+            recorder.holders(Holders {
+                time: now,
+                node: y,
+                holders: holders as u32,
+                closest: closest.len() as u32,
+            });
         }
     }
 
@@ -198,7 +241,10 @@ impl Measure {
         let mut stale_fractions = Vec::new();
         let live: Vec<NodeId> = sim.running().collect();
         for &i in &live {
-            let swarm = sim.peek_mut(i).expect("listed as running");
+            // On several workers, another worker samples its own nodes.
+            let Some(swarm) = sim.peek_mut(i) else {
+                continue;
+            };
             let stats = node::table_stats(swarm);
             let table = node::table_peers(swarm);
             let truth = self.closest_of(i).to_vec();
@@ -219,6 +265,9 @@ impl Measure {
         }
         for &i in &live {
             self.check_visible(i, sim, now);
+        }
+        if self.on_workers {
+            self.count_holders(&live, sim, now, recorder);
         }
         recalls.sort_by(f64::total_cmp);
         recorder.network_sample(NetworkSample {

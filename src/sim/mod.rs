@@ -19,6 +19,7 @@
 //! created inside the run, from the run's entropy stream.
 
 mod measure;
+mod merge;
 mod status;
 mod timeline;
 mod world;
@@ -31,11 +32,15 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::engine::{NodeId, Sim, SimConfig, Trace, TraceFilter, TraceHandle};
+use crate::engine::workers::{SocketExchange, Worker};
+use crate::engine::{
+    EngineError, NodeId, Sim, SimConfig, Trace, TraceFilter, TraceHandle, Workers,
+};
 use crate::metrics::RunReport;
 use crate::node::Behaviour;
 use crate::scenario::Scenario;
 
+pub use merge::merge;
 pub use status::{Progress, ProgressFn, SimError};
 pub use timeline::join_schedule;
 use world::Simulation;
@@ -68,6 +73,22 @@ pub struct RunOptions {
     pub real_x25519: bool,
     /// Faults injected by the tests of the harness itself. Default: none.
     pub test_faults: TestFaults,
+    /// Run as one worker of a run on several (see [`merge`] and
+    /// `docs/parallel.md`): this process simulates its share of the nodes
+    /// and its report holds only what they measured. Default: none.
+    pub worker: Option<WorkerSpec>,
+}
+
+/// Which worker of a run on several this process is, and where the hub
+/// that routes the workers' messages listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSpec {
+    /// This worker, `0..count`.
+    pub index: u32,
+    /// Workers in the run.
+    pub count: u32,
+    /// The hub's Unix socket.
+    pub hub: PathBuf,
 }
 
 /// Faults that the harness's own tests inject into a run, through hidden
@@ -142,7 +163,26 @@ pub fn run_here(
         return run_realtime_here(scenario, seed, options);
     }
     let trace = new_trace(&options)?;
-    let sim = Sim::with_trace(engine_config(scenario, seed, &options), trace.clone())?;
+    let config = engine_config(scenario, seed, &options);
+    let sim = match &options.worker {
+        Some(spec) => {
+            if scenario.stop_when_bootstrapped {
+                return Err(SimError::Engine(EngineError::Config(
+                    "stop_when_bootstrapped needs every node's state in one process; it cannot run on several workers".into(),
+                )));
+            }
+            let exchange = SocketExchange::connect(&spec.hub, spec.index)?;
+            let worker = Worker {
+                workers: Workers {
+                    index: spec.index,
+                    count: spec.count,
+                },
+                exchange: Box::new(exchange),
+            };
+            Sim::on_worker(config, trace.clone(), worker)?
+        }
+        None => Sim::with_trace(config, trace.clone())?,
+    };
     run_world(scenario, seed, sim, false, options, trace)
 }
 

@@ -126,6 +126,7 @@ impl Simulation {
             timeline.push(first, Event::Lookup(w));
             lookup_rngs.push(r);
         }
+        let on_workers = sim.workers().is_some();
         let study = Rc::new(RefCell::new(Study {
             slots: Vec::with_capacity(scenario.node_count()),
             news: Vec::new(),
@@ -157,7 +158,7 @@ impl Simulation {
             churn_rngs: BTreeMap::new(),
             lookup_rngs,
             recorder: Recorder::new(scenario, seed),
-            measure: Measure::new(usize::from(scenario.stack.replication_factor)),
+            measure: Measure::new(usize::from(scenario.stack.replication_factor), on_workers),
             progress,
             rounds: 0,
             stop: None,
@@ -194,10 +195,13 @@ impl Simulation {
                 (a, b) => a.or(b).unwrap_or(end),
             };
             if next > end {
-                self.sim.advance_to(end);
-                return Ok(());
+                // On several workers, a message may arrive before the end.
+                if self.sim.advance_to(end) == end {
+                    return Ok(());
+                }
+                continue;
             }
-            self.sim.advance_to(next);
+            let next = self.sim.advance_to(next);
             while let Some(event) = self.timeline.pop_due(next) {
                 self.apply(event, next);
             }
@@ -295,7 +299,10 @@ impl Simulation {
             Event::Leave(l) => self.leave(l),
             Event::Split(p) => self.split(p, now),
             Event::Heal => {
-                self.sim.record(now, 0, "heal", None, String::new);
+                // One worker traces what concerns the whole network.
+                if self.sim.is_local(0) {
+                    self.sim.record(now, 0, "heal", None, String::new);
+                }
                 self.sim.heal();
             }
             Event::Lookup(w) => self.lookup(w, now),
@@ -314,13 +321,20 @@ impl Simulation {
                 .add_node_at(i, move |key| node::behaviour(key, &stack));
         }
         let peer = self.sim.peer_id(i);
+        let local = self.sim.is_local(i);
         match &self.boot {
-            Some((boot, addr)) => node::join_via(self.sim.swarm_mut(i), *boot, addr.clone()),
+            Some((boot, addr)) if local => {
+                node::join_via(self.sim.swarm_mut(i), *boot, addr.clone())
+            }
+            Some(_) => {}
             None => self.boot = Some((peer, self.sim.addr(i))),
         }
         self.measure.joined(i, peer);
         if self.scenario.stop_when_bootstrapped {
             self.awaiting_bootstrap.insert(i);
+        }
+        if !local {
+            return;
         }
         let mut study = self.study.borrow_mut();
         let slot = i as usize;
@@ -334,28 +348,34 @@ impl Simulation {
     fn stop_node(&mut self, i: NodeId, how: Departure) {
         // Whatever it reported before leaving still counts.
         self.take_news();
-        let Some(node) = self
+        if !self.sim.is_running(i) {
+            return;
+        }
+        // On several workers, only the node's own worker has its record.
+        let node = self
             .study
             .borrow_mut()
             .slots
             .get_mut(i as usize)
-            .and_then(Option::take)
-        else {
-            return;
-        };
+            .and_then(Option::take);
         self.awaiting_bootstrap.remove(&i);
         let crash = how == Departure::Crash;
         let now = self.sim.now();
         // Read before the swarm goes.
-        let mut record = self.session_record(&node, Some(now));
+        let record = node.as_ref().map(|n| self.session_record(n, Some(now)));
         if crash {
             self.sim.crash(i);
         } else {
             self.sim.stop(i);
         }
-        self.recorder.departed(crash, node.lookups_in_flight());
-        self.measure.left(i, &mut record);
-        self.recorder.session(record);
+        match (node, record) {
+            (Some(node), Some(mut record)) => {
+                self.recorder.departed(crash, node.lookups_in_flight());
+                self.measure.left(i, &mut record);
+                self.recorder.session(record);
+            }
+            _ => self.measure.left_elsewhere(i),
+        }
     }
 
     /// The record of `node`'s session, ending at `left_at` (`None`: the
@@ -433,7 +453,11 @@ impl Simulation {
     pub fn finish(mut self, skip_teardown: bool) -> RunReport {
         let now = self.sim.now();
         self.take_news();
-        let live: Vec<NodeId> = self.sim.running().collect();
+        let live: Vec<NodeId> = self
+            .sim
+            .running()
+            .filter(|n| self.sim.is_local(*n))
+            .collect();
         for i in live {
             let node = self.study.borrow_mut().slots[i as usize].take();
             if let Some(node) = node {

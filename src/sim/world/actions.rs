@@ -137,8 +137,11 @@ impl Simulation {
                 })
             }
         };
-        self.sim
-            .record(now, 0, "split", None, || format!("partition {p}"));
+        // One worker traces what concerns the whole network.
+        if self.sim.is_local(0) {
+            self.sim
+                .record(now, 0, "split", None, || format!("partition {p}"));
+        }
         self.sim
             .partition(partition.length, move |node| group_of(node));
     }

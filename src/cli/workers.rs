@@ -1,0 +1,145 @@
+//! `sim run --workers N`: the parent starts N copies of this binary as
+//! workers, routes their messages through the hub of the engine's local
+//! backend, and merges their reports into one (`sim::merge`), which it
+//! writes as a one-worker run writes its own.
+
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context as _, bail};
+use libp2p_sim::engine::workers::{hub, lookahead};
+use libp2p_sim::metrics::RunReport;
+use libp2p_sim::scenario::Scenario;
+use libp2p_sim::sim::{self, WorkerSpec};
+
+use super::args::RunArgs;
+
+/// Where a worker writes its report for the parent.
+const REPORT: &str = "report.json";
+
+/// Why `scenario` cannot run on several workers, if it cannot.
+pub fn refusal(scenario: &Scenario, workers: u32) -> Option<String> {
+    if workers <= 1 {
+        return None;
+    }
+    if lookahead(&scenario.network).is_zero() {
+        return Some(format!(
+            "--workers {workers}: links between workers can have zero latency \
+             (network.latency or network.latency_matrix), so there is no lookahead \
+             to simulate ahead in; run it on one worker, or give every link a latency above zero"
+        ));
+    }
+    if scenario.stop_when_bootstrapped {
+        return Some(format!(
+            "--workers {workers}: stop_when_bootstrapped needs every node's state in one \
+             process; run it on one worker"
+        ));
+    }
+    None
+}
+
+/// This process as worker `index` of a run on several.
+pub fn spec(args: &RunArgs) -> Option<WorkerSpec> {
+    Some(WorkerSpec {
+        index: args.worker_index?,
+        count: args.workers,
+        hub: args.hub.clone()?,
+    })
+}
+
+/// Writes a worker's report where the parent reads it.
+pub fn write_report(report: &RunReport, out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let json = serde_json::to_string(report)?;
+    libp2p_sim::csvfile::write_atomic(&out.join(REPORT), &json)?;
+    Ok(())
+}
+
+/// Runs the scenario of `args` on `args.workers` workers and returns the
+/// merged report; the workers' traces (with `--trace`) are left in `out`
+/// as `events-w<i>.csv`.
+pub fn run(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<RunReport> {
+    let dir = out.join(".workers");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let socket = dir.join("hub.sock");
+    let listener =
+        UnixListener::bind(&socket).with_context(|| format!("binding {}", socket.display()))?;
+    let mut children: Vec<Child> = (0..args.workers)
+        .map(|i| spawn(args, seed, i, &socket, &dir))
+        .collect::<anyhow::Result<_>>()?;
+    let routed = hub(&listener, args.workers, || {
+        children
+            .iter_mut()
+            .all(|c| c.try_wait().ok().flatten().is_none())
+    });
+    let mut failed = Vec::new();
+    for (i, child) in children.iter_mut().enumerate() {
+        let status = child.wait().context("waiting for a worker")?;
+        if !status.success() {
+            failed.push(format!(
+                "worker {i} ({status}; its output: {})",
+                worker_dir(&dir, i as u32).join("stdout.txt").display()
+            ));
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join(", "));
+    }
+    routed.context("routing the workers' messages")?;
+    let mut reports = Vec::new();
+    for i in 0..args.workers {
+        let wdir = worker_dir(&dir, i);
+        let path = wdir.join(REPORT);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let report: RunReport = serde_json::from_slice(&bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let events = wdir.join("events.csv");
+        if events.exists() {
+            std::fs::rename(&events, out.join(format!("events-w{i}.csv")))?;
+        }
+        reports.push(report);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(sim::merge(reports))
+}
+
+fn worker_dir(dir: &Path, i: u32) -> PathBuf {
+    dir.join(i.to_string())
+}
+
+/// Starts worker `i`: this binary, `sim run` with the same scenario,
+/// seed and options, writing into its own directory.
+fn spawn(args: &RunArgs, seed: u64, i: u32, socket: &Path, dir: &Path) -> anyhow::Result<Child> {
+    let wdir = worker_dir(dir, i);
+    std::fs::create_dir_all(&wdir)?;
+    let exe = std::env::current_exe().context("finding this binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("run")
+        .arg(&args.scenario)
+        .args(["--seed", &seed.to_string()])
+        .args(["--workers", &args.workers.to_string()])
+        .args(["--worker-index", &i.to_string()])
+        .arg("--hub")
+        .arg(socket)
+        .arg("--out")
+        .arg(&wdir)
+        .args(["--no-plot", "--quiet"]);
+    if let Some(n) = args.nodes {
+        cmd.args(["--nodes", &n.to_string()]);
+    }
+    if args.trace {
+        cmd.arg("--trace");
+    }
+    if let Some(filter) = &args.trace_filter {
+        cmd.args(["--trace-filter", filter]);
+    }
+    if args.real_x25519 {
+        cmd.arg("--real-x25519");
+    }
+    cmd.args(args.test_fault_args());
+    let stdout = std::fs::File::create(wdir.join("stdout.txt"))?;
+    cmd.stdout(stdout).stderr(Stdio::inherit());
+    cmd.spawn().context("starting a worker")
+}

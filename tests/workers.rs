@@ -1,0 +1,120 @@
+//! `sim run --workers N` end to end: the same seed and worker count give
+//! the same files across processes; every node of the scenario is in the
+//! merged files; the model is the same as on one worker; scenarios without
+//! lookahead are refused.
+
+mod common;
+
+use common::{csv_rows, read, scratch, sim, sim_ok};
+use std::path::Path;
+
+const SMALL: &str = "tests/scenarios/small.toml";
+const CHURN: &str = "tests/scenarios/churn-small.toml";
+
+fn run(scenario: &str, seed: &str, workers: &str, out: &Path) -> String {
+    sim_ok(&[
+        "run",
+        scenario,
+        "--seed",
+        seed,
+        "--workers",
+        workers,
+        "--no-plot",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// The value of `metric` in summary.csv.
+fn summary(dir: &Path, metric: &str) -> f64 {
+    let text = String::from_utf8(read(dir, "summary.csv")).unwrap();
+    let rows = csv_rows(&text);
+    let row = rows
+        .iter()
+        .find(|r| r[0] == metric)
+        .unwrap_or_else(|| panic!("no {metric} in summary.csv"));
+    row[1]
+        .parse()
+        .unwrap_or_else(|_| panic!("{metric}: {:?}", row[1]))
+}
+
+#[test]
+fn two_workers_write_the_same_files_for_the_same_seed() {
+    for scenario in [SMALL, CHURN] {
+        let name = Path::new(scenario).file_stem().unwrap().to_str().unwrap();
+        let (a, b) = (
+            scratch(&format!("w2-{name}-a")),
+            scratch(&format!("w2-{name}-b")),
+        );
+        let out_a = run(scenario, "5", "2", &a);
+        run(scenario, "5", "2", &b);
+        assert!(out_a.contains("workers    2"), "{out_a}");
+        for file in [
+            "discovery.csv",
+            "routing_table.csv",
+            "network.csv",
+            "lookups.csv",
+            "summary.csv",
+        ] {
+            assert!(
+                read(&a, file) == read(&b, file),
+                "{scenario}: {file} differs"
+            );
+        }
+        assert!(
+            !a.join(".workers").exists(),
+            "the workers' files are cleaned up"
+        );
+    }
+}
+
+#[test]
+fn the_merged_files_cover_every_node_and_match_one_worker() {
+    let (one, two) = (scratch("w1-small"), scratch("w2-small"));
+    run(SMALL, "9", "1", &one);
+    run(SMALL, "9", "2", &two);
+    let sessions = |dir: &Path| {
+        let text = String::from_utf8(read(dir, "discovery.csv")).unwrap();
+        let rows = csv_rows(&text);
+        let mut nodes: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+        nodes.sort();
+        nodes
+    };
+    assert_eq!(
+        sessions(&one),
+        sessions(&two),
+        "one session per node, on either"
+    );
+    // Same model, another schedule: the network ends as well discovered.
+    let (r1, r2) = (summary(&one, "recall_final"), summary(&two, "recall_final"));
+    assert!(
+        (r1 - r2).abs() <= 0.02,
+        "final recall {r1} on one worker, {r2} on two"
+    );
+    // Every node was sampled, on whichever worker it ran.
+    let samples = |dir: &Path| {
+        let text = String::from_utf8(read(dir, "routing_table.csv")).unwrap();
+        csv_rows(&text).len()
+    };
+    assert_eq!(samples(&one), samples(&two));
+}
+
+#[test]
+fn scenarios_without_lookahead_are_refused() {
+    let out = scratch("w2-storm");
+    let o = sim(&[
+        "run",
+        "scenarios/storm.toml",
+        "--nodes",
+        "20",
+        "--workers",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("lookahead"), "{stderr}");
+    assert!(stderr.contains("storm.toml"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+}
