@@ -182,6 +182,9 @@ pub struct Performance {
     pub peak_rss: u64,
     /// Nodes of the scenario (the denominator of `rss_per_node`).
     pub nodes: usize,
+    /// On several workers: the windows, and the longest wall time a worker
+    /// spent at their ends. `None` on one worker.
+    pub windows: Option<(u64, Duration)>,
 }
 
 impl Performance {
@@ -196,6 +199,11 @@ impl Performance {
             peak_rss: self_usage()
                 .peak_rss
                 .max(usage(libc::RUSAGE_CHILDREN).peak_rss),
+            windows: report
+                .windows
+                .iter()
+                .map(|w| (w.windows, w.waiting))
+                .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1))),
             nodes,
         }
     }
@@ -217,7 +225,7 @@ impl Performance {
 
     /// `performance.csv`: `metric,value` rows, units in the metric names.
     pub fn to_csv(&self) -> String {
-        let rows = [
+        let mut rows = vec![
             ("wall_s", format!("{:.3}", self.wall.as_secs_f64())),
             ("cpu_s", format!("{:.3}", self.cpu.as_secs_f64())),
             (
@@ -234,6 +242,10 @@ impl Performance {
                 format!("{:.1}", self.rss_per_node() as f64 / 1024.0),
             ),
         ];
+        if let Some((windows, waiting)) = self.windows {
+            rows.push(("windows", windows.to_string()));
+            rows.push(("window_wait_s", format!("{:.3}", waiting.as_secs_f64())));
+        }
         csvfile::metric_values(rows)
     }
 
@@ -258,6 +270,9 @@ impl Performance {
             events: get("events")?.parse().ok()?,
             peak_rss: (get("peak_rss_mb")?.parse::<f64>().ok()? * 1024.0 * 1024.0) as u64,
             nodes: get("nodes")?.parse().ok()?,
+            windows: get("windows")
+                .and_then(|w| w.parse().ok())
+                .zip(secs(get("window_wait_s"))),
         })
     }
 }
@@ -402,11 +417,21 @@ mod tests {
             events: 1_000_000,
             peak_rss: 300 << 20,
             nodes: 200,
+            windows: None,
         };
         let csv = p.to_csv();
         assert!(csv.contains("speed,240.00\n"), "{csv}");
         assert!(csv.contains("events_per_s,400000\n"), "{csv}");
         assert!(csv.contains("rss_per_node_kb,1536.0\n"), "{csv}");
-        assert_eq!(Performance::parse(&csv), Some(p));
+        assert!(!csv.contains("window"), "one worker: no window rows");
+        assert_eq!(Performance::parse(&csv), Some(p.clone()));
+        // On several workers, the windows and the longest wait at their ends.
+        let on_two = Performance {
+            windows: Some((3115, Duration::from_millis(4800))),
+            ..p
+        };
+        let csv = on_two.to_csv();
+        assert!(csv.contains("windows,3115\nwindow_wait_s,4.800\n"), "{csv}");
+        assert_eq!(Performance::parse(&csv), Some(on_two));
     }
 }

@@ -402,6 +402,14 @@ fn run_scenario(
         );
     }
     print_summary(&report, &perf);
+    if let Some((windows, waiting)) = perf.windows {
+        let share = waiting.as_secs_f64() / perf.wall.as_secs_f64().max(1e-9);
+        println!(
+            "windows    {windows} on each worker; at most {:.1} s ({:.0} % of the wall time) waiting at their ends",
+            waiting.as_secs_f64(),
+            100.0 * share
+        );
+    }
     let names: Vec<_> = files
         .iter()
         .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))

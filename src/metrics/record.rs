@@ -210,6 +210,7 @@ impl Recorder {
             lag: None,
             complete: true,
             holders: self.holders,
+            windows: Vec::new(),
         }
     }
 }
@@ -257,6 +258,25 @@ pub struct RunReport {
     /// one worker.
     #[serde(default)]
     pub holders: Vec<Holders>,
+    /// On several workers: what the windows cost each worker. Empty on one.
+    #[serde(default)]
+    pub windows: Vec<WindowCost>,
+}
+
+/// What the windows of a run on several workers cost one worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WindowCost {
+    /// The worker.
+    pub worker: u32,
+    /// Windows (exchanges with the other workers).
+    pub windows: u64,
+    /// Messages it sent to other workers.
+    pub sent: u64,
+    /// Messages it received.
+    pub received: u64,
+    /// Wall time it spent at window ends: waiting for the others and
+    /// exchanging.
+    pub waiting: Duration,
 }
 
 /// At a sample, how many of a node's true k closest peers on one worker

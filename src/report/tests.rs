@@ -91,6 +91,7 @@ fn empty_report(scenario: &str) -> RunReport {
         lag: None,
         complete: true,
         holders: Vec::new(),
+        windows: Vec::new(),
     }
 }
 

@@ -38,6 +38,7 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
         merged.lookups.extend(r.lookups);
         merged.samples.extend(r.samples);
         merged.holders.extend(r.holders);
+        merged.windows.extend(r.windows);
         merged.lookups_abandoned += r.lookups_abandoned;
         merged.departures.graceful += r.departures.graceful;
         merged.departures.crashes += r.departures.crashes;
