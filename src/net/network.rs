@@ -166,21 +166,7 @@ impl Network {
         let host = node_of_port(port).expect("a remote port belongs to a node");
         let conn = remote.next_conn(dialer);
         let latency = self.latency_to_port(dialer, port);
-        let tx = RemoteTx {
-            remote: remote.clone(),
-            conn,
-            to_dialer: false,
-            dest: remote.workers.worker_of(host),
-        };
-        let ends = (self.fabric.end(dialer), self.fabric.end(host));
-        let (stream, inbox) = link::remote_end(
-            latency,
-            self.counters.clone(),
-            self.fabric.clone(),
-            ends,
-            tx,
-        );
-        remote.register(conn, true, inbox);
+        let stream = self.remote_stream(remote, conn, (dialer, host), false, latency);
         let at = sim_runtime::now() + after;
         remote.send(
             at,
@@ -190,6 +176,35 @@ impl Network {
             Body::Syn { port },
         );
         (conn, stream)
+    }
+
+    /// The local end of connection `conn` between `me` here and `peer` on
+    /// another worker (`to_dialer`: the peer is the dialer), its receiving
+    /// pipe registered for what arrives.
+    fn remote_stream(
+        &self,
+        remote: &Arc<Remote>,
+        conn: ConnKey,
+        (me, peer): (NodeId, NodeId),
+        to_dialer: bool,
+        latency: Duration,
+    ) -> SimStream {
+        let tx = RemoteTx {
+            remote: remote.clone(),
+            conn,
+            to_dialer,
+            dest: remote.workers.worker_of(peer),
+        };
+        let ends = (self.fabric.end(me), self.fabric.end(peer));
+        let (stream, inbox) = link::remote_end(
+            latency,
+            self.counters.clone(),
+            self.fabric.clone(),
+            ends,
+            tx,
+        );
+        remote.register(conn, !to_dialer, inbox);
+        stream
     }
 
     /// The answer to a remote dial, once it arrived.
@@ -220,21 +235,7 @@ impl Network {
                 remote.send(now + latency, host, dest, conn, Body::Refuse);
                 continue;
             };
-            let tx = RemoteTx {
-                remote: remote.clone(),
-                conn,
-                to_dialer: true,
-                dest,
-            };
-            let ends = (self.fabric.end(listener.node), self.fabric.end(dialer));
-            let (stream, inbox) = link::remote_end(
-                latency,
-                self.counters.clone(),
-                self.fabric.clone(),
-                ends,
-                tx,
-            );
-            remote.register(conn, false, inbox);
+            let stream = self.remote_stream(remote, conn, (listener.node, dialer), true, latency);
             let port_back = st.next_ephemeral;
             st.next_ephemeral += 1;
             st.connections += 1;

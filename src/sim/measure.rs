@@ -140,18 +140,11 @@ impl Measure {
             .is_some_and(|s| s.recall_reached.iter().any(Option::is_none))
     }
 
-    /// Checks whether `y` is now in the tables of half its k closest.
-    fn check_visible(&mut self, y: NodeId, sim: &mut Sim<Behaviour>, now: Duration) {
-        if self.on_workers || self.sessions.get(&y).is_none_or(|s| s.visible_at.is_some()) {
-            return;
-        }
-        let Some((peer, _)) = self.oracle.get(y) else {
-            return;
-        };
+    /// Of live node `y`'s true k closest, how many (that run on this worker)
+    /// hold it now, and how many there are; `None` if `y` is not live.
+    fn holders(&mut self, y: NodeId, sim: &mut Sim<Behaviour>) -> Option<(usize, usize)> {
+        let (peer, _) = self.oracle.get(y)?;
         let closest = self.closest_of(y).to_vec();
-        if closest.is_empty() {
-            return;
-        }
         let holders = closest
             .iter()
             .filter(|z| {
@@ -159,7 +152,19 @@ impl Measure {
                     .is_some_and(|swarm| node::table_contains(swarm, &peer))
             })
             .count();
-        if 2 * holders >= closest.len()
+        Some((holders, closest.len()))
+    }
+
+    /// Checks whether `y` is now in the tables of half its k closest.
+    fn check_visible(&mut self, y: NodeId, sim: &mut Sim<Behaviour>, now: Duration) {
+        if self.on_workers || self.sessions.get(&y).is_none_or(|s| s.visible_at.is_some()) {
+            return;
+        }
+        let Some((holders, closest)) = self.holders(y, sim) else {
+            return;
+        };
+        if closest > 0
+            && 2 * holders >= closest
             && let Some(s) = self.sessions.get_mut(&y)
         {
             s.visible_at = Some(now);
@@ -176,23 +181,14 @@ impl Measure {
         recorder: &mut Recorder,
     ) {
         for &y in live {
-            let Some((peer, _)) = self.oracle.get(y) else {
-                continue;
-            };
-            let closest = self.closest_of(y).to_vec();
-            let holders = closest
-                .iter()
-                .filter(|z| {
-                    sim.peek_mut(**z)
-                        .is_some_and(|swarm| node::table_contains(swarm, &peer))
-                })
-                .count();
-            recorder.holders(Holders {
-                time: now,
-                node: y,
-                holders: holders as u32,
-                closest: closest.len() as u32,
-            });
+            if let Some((holders, closest)) = self.holders(y, sim) {
+                recorder.holders(Holders {
+                    time: now,
+                    node: y,
+                    holders: holders as u32,
+                    closest: closest as u32,
+                });
+            }
         }
     }
 
