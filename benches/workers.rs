@@ -20,14 +20,13 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use libp2p::identify;
 use libp2p::swarm::SwarmEvent;
-use libp2p_sim::engine::workers::{SocketExchange, Worker, hub};
+use libp2p_sim::engine::workers::{SocketExchange, Worker, run_local};
 use libp2p_sim::engine::{Latency, NodeId, Sim, SimConfig, Trace, Workers};
 use libp2p_sim::node::{self, Behaviour, BehaviourEvent};
 use libp2p_sim::scenario::Stack;
@@ -89,34 +88,20 @@ fn main() {
 fn parent(args: &Args) {
     let dir = std::env::temp_dir().join(format!("libp2p-sim-bench-workers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
-    let socket = dir.join("hub.sock");
-    let listener = UnixListener::bind(&socket).expect("a Unix socket can be bound");
     let exe = std::env::current_exe().expect("the binary knows its path");
-    let mut children: Vec<_> = (0..args.workers)
-        .map(|i| {
-            Command::new(&exe)
-                .args(["--nodes", &args.nodes.to_string()])
-                .args(["--secs", &args.secs.to_string()])
-                .args(["--workers", &args.workers.to_string()])
-                .args(["--worker", &i.to_string()])
-                .arg("--hub")
-                .arg(&socket)
-                .spawn()
-                .expect("the binary runs itself")
-        })
-        .collect();
-    let stats = hub(&listener, args.workers, || {
-        children
-            .iter_mut()
-            .all(|c| c.try_wait().ok().flatten().is_none())
+    let (statuses, routed) = run_local(&dir, args.workers, |i, socket| {
+        Command::new(&exe)
+            .args(["--nodes", &args.nodes.to_string()])
+            .args(["--secs", &args.secs.to_string()])
+            .args(["--workers", &args.workers.to_string()])
+            .args(["--worker", &i.to_string()])
+            .arg("--hub")
+            .arg(socket)
+            .spawn()
     })
-    .expect("the hub routes every window");
-    for child in &mut children {
-        assert!(
-            child.wait().expect("a worker ends").success(),
-            "a worker failed"
-        );
-    }
+    .expect("the binary runs itself as workers");
+    assert!(statuses.iter().all(|s| s.success()), "a worker failed");
+    let stats = routed.expect("the hub routes every window");
     println!(
         "hub: {} windows, {} messages",
         stats.windows, stats.messages

@@ -202,7 +202,7 @@ impl Performance {
             windows: report
                 .windows
                 .iter()
-                .map(|w| (w.windows, w.waiting))
+                .map(|(_, w)| (w.windows, w.waiting))
                 .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1))),
             nodes,
         }

@@ -3,12 +3,12 @@
 //! backend, and merges their reports into one (`sim::merge`), which it
 //! writes as a one-worker run writes its own.
 
-use std::os::unix::net::UnixListener;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context as _, bail};
-use libp2p_sim::engine::workers::{hub, lookahead};
+use libp2p_sim::engine::workers::{lookahead, run_local};
 use libp2p_sim::metrics::RunReport;
 use libp2p_sim::scenario::Scenario;
 use libp2p_sim::sim::{self, WorkerSpec};
@@ -63,20 +63,12 @@ pub fn run(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<RunReport> {
     let dir = out.join(".workers");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let socket = dir.join("hub.sock");
-    let listener =
-        UnixListener::bind(&socket).with_context(|| format!("binding {}", socket.display()))?;
-    let mut children: Vec<Child> = (0..args.workers)
-        .map(|i| spawn(args, seed, i, &socket, &dir))
-        .collect::<anyhow::Result<_>>()?;
-    let routed = hub(&listener, args.workers, || {
-        children
-            .iter_mut()
-            .all(|c| c.try_wait().ok().flatten().is_none())
-    });
+    let (statuses, routed) = run_local(&dir, args.workers, |i, socket| {
+        spawn(args, seed, i, socket, &dir)
+    })
+    .context("starting the workers")?;
     let mut failed = Vec::new();
-    for (i, child) in children.iter_mut().enumerate() {
-        let status = child.wait().context("waiting for a worker")?;
+    for (i, status) in statuses.iter().enumerate() {
         if !status.success() {
             failed.push(format!(
                 "worker {i} ({status}; its output: {})",
@@ -111,10 +103,10 @@ fn worker_dir(dir: &Path, i: u32) -> PathBuf {
 
 /// Starts worker `i`: this binary, `sim run` with the same scenario,
 /// seed and options, writing into its own directory.
-fn spawn(args: &RunArgs, seed: u64, i: u32, socket: &Path, dir: &Path) -> anyhow::Result<Child> {
+fn spawn(args: &RunArgs, seed: u64, i: u32, socket: &Path, dir: &Path) -> io::Result<Child> {
     let wdir = worker_dir(dir, i);
     std::fs::create_dir_all(&wdir)?;
-    let exe = std::env::current_exe().context("finding this binary")?;
+    let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
     cmd.arg("run")
         .arg(&args.scenario)
@@ -141,5 +133,5 @@ fn spawn(args: &RunArgs, seed: u64, i: u32, socket: &Path, dir: &Path) -> anyhow
     cmd.args(args.test_fault_args());
     let stdout = std::fs::File::create(wdir.join("stdout.txt"))?;
     cmd.stdout(stdout).stderr(Stdio::inherit());
-    cmd.spawn().context("starting a worker")
+    cmd.spawn()
 }

@@ -117,11 +117,7 @@ pub fn seeds_from_env() -> Vec<u64> {
 /// If a seed fails (with the line that reruns it), or if the two runs of
 /// a seed differ under `LIBP2P_SIM_CHECK_DETERMINISM=1`.
 pub fn check(test: impl FnOnce(u64) + Send + 'static) {
-    let name = std::thread::current()
-        .name()
-        .filter(|n| *n != "main")
-        .expect("seeds::check runs inside a #[test], whose thread bears the test's name")
-        .to_string();
+    let name = test_name("seeds::check");
     if let Some(seed) = child_seed() {
         return run_child_side(seed, test);
     }
@@ -135,6 +131,15 @@ pub fn check(test: impl FnOnce(u64) + Send + 'static) {
                 panic!("{}", failure(&name, &run));
             }
         }
+    }
+}
+
+/// The name of the running `#[test]`, which its thread bears; `caller`
+/// names the function that needs it, for the panic when there is none.
+fn test_name(caller: &str) -> String {
+    match std::thread::current().name().filter(|n| *n != "main") {
+        Some(name) => name.to_string(),
+        None => panic!("{caller} runs inside a #[test], whose thread bears the test's name"),
     }
 }
 
@@ -286,11 +291,7 @@ pub fn check_determinism(name: &str, seed: u64) {
 /// # Panics
 /// If a worker fails (with its output and the line that reruns the seed).
 pub fn check_on_workers(count: u32, test: impl FnOnce(u64) + Send + 'static) {
-    let name = std::thread::current()
-        .name()
-        .filter(|n| *n != "main")
-        .expect("seeds::check_on_workers runs inside a #[test], whose thread bears the test's name")
-        .to_string();
+    let name = test_name("seeds::check_on_workers");
     if let Some(seed) = child_seed() {
         return run_child_side(seed, test);
     }
@@ -313,34 +314,20 @@ pub fn run_seed_on_workers(name: &str, seed: u64, count: u32) -> Vec<SeedRun> {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
-    let socket = dir.join("hub.sock");
-    let listener =
-        std::os::unix::net::UnixListener::bind(&socket).expect("a Unix socket can be bound");
-    let file = |i: u32, what: &str| {
-        std::fs::File::create(dir.join(format!("worker-{i}.{what}")))
-            .expect("the temporary directory is writable")
-    };
-    let mut children: Vec<std::process::Child> = (0..count)
-        .map(|i| {
-            child_command(name, seed)
-                .env(WORKER_VAR, format!("{i}/{count}"))
-                .env(HUB_VAR, &socket)
-                .stdout(file(i, "out"))
-                .stderr(file(i, "err"))
-                .spawn()
-                .expect("the test binary runs itself")
-        })
-        .collect();
-    let hub = super::workers::hub(&listener, count, || {
-        children
-            .iter_mut()
-            .all(|c| c.try_wait().ok().flatten().is_none())
-    });
-    let runs = children
+    let file = |i: u32, what: &str| std::fs::File::create(dir.join(format!("worker-{i}.{what}")));
+    let (statuses, hub) = super::workers::run_local(&dir, count, |i, socket| {
+        child_command(name, seed)
+            .env(WORKER_VAR, format!("{i}/{count}"))
+            .env(HUB_VAR, socket)
+            .stdout(file(i, "out")?)
+            .stderr(file(i, "err")?)
+            .spawn()
+    })
+    .expect("the test binary runs itself as workers");
+    let runs = statuses
         .into_iter()
         .enumerate()
-        .map(|(i, mut child)| {
-            let status = child.wait().expect("a child can be waited for");
+        .map(|(i, status)| {
             let read = |what: &str| std::fs::read(dir.join(format!("worker-{i}.{what}")));
             let out = std::process::Output {
                 status,

@@ -76,7 +76,7 @@ pub(super) struct Window {
 }
 
 /// What the windows of a worker cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WindowStats {
     /// Exchanges with the other workers so far.
     pub windows: u64,

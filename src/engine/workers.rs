@@ -20,6 +20,7 @@
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::process::{Child, ExitStatus};
 use std::time::Duration;
 
 use crate::net::{Wire, Workers, read_frame, write_frame};
@@ -168,6 +169,35 @@ pub fn hub(
         }
         stats.windows += 1;
     }
+}
+
+/// Runs one simulation on `count` local worker processes: binds the hub's
+/// socket in `dir` (which must exist), starts worker `i` with
+/// `spawn(i, socket)`, routes their messages until they end ([`hub`]), and
+/// waits for them. Returns each worker's exit status, in worker order, and
+/// what the hub saw (an error if a worker ended before it joined, or the
+/// routing failed).
+pub fn run_local(
+    dir: &Path,
+    count: u32,
+    mut spawn: impl FnMut(u32, &Path) -> io::Result<Child>,
+) -> io::Result<(Vec<ExitStatus>, io::Result<HubStats>)> {
+    let socket = dir.join("hub.sock");
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket)?;
+    let mut children: Vec<Child> = (0..count)
+        .map(|i| spawn(i, &socket))
+        .collect::<io::Result<_>>()?;
+    let routed = hub(&listener, count, || {
+        children
+            .iter_mut()
+            .all(|c| c.try_wait().ok().flatten().is_none())
+    });
+    let statuses = children
+        .iter_mut()
+        .map(Child::wait)
+        .collect::<io::Result<_>>()?;
+    Ok((statuses, routed))
 }
 
 fn min_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {

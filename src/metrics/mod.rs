@@ -18,6 +18,6 @@ pub mod summary;
 pub use outcome::{BootstrapOutcome, LookupOutcome, TableStats};
 pub use record::{
     Departures, Holders, Lag, LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder,
-    RunReport, Sample, WindowCost, ms,
+    RunReport, Sample, ms,
 };
 pub use summary::{Summary, nearest_rank};

@@ -7,7 +7,7 @@ use libp2p::PeerId;
 
 use super::outcome::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::engine::NetStats;
-use crate::engine::{NodeId, SchedulerStats};
+use crate::engine::{NodeId, SchedulerStats, WindowStats};
 use crate::scenario::Scenario;
 
 /// Recall levels whose first-reach times `discovery.csv` reports.
@@ -258,25 +258,10 @@ pub struct RunReport {
     /// one worker.
     #[serde(default)]
     pub holders: Vec<Holders>,
-    /// On several workers: what the windows cost each worker. Empty on one.
+    /// On several workers: each worker's index and what the windows cost
+    /// it. Empty on one.
     #[serde(default)]
-    pub windows: Vec<WindowCost>,
-}
-
-/// What the windows of a run on several workers cost one worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WindowCost {
-    /// The worker.
-    pub worker: u32,
-    /// Windows (exchanges with the other workers).
-    pub windows: u64,
-    /// Messages it sent to other workers.
-    pub sent: u64,
-    /// Messages it received.
-    pub received: u64,
-    /// Wall time it spent at window ends: waiting for the others and
-    /// exchanging.
-    pub waiting: Duration,
+    pub windows: Vec<(u32, WindowStats)>,
 }
 
 /// At a sample, how many of a node's true k closest peers on one worker

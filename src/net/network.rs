@@ -118,11 +118,6 @@ impl Network {
         net
     }
 
-    /// This worker's place among the workers; `None` in a one-worker run.
-    pub fn workers(&self) -> Option<Workers> {
-        self.remote.as_ref().map(|r| r.workers)
-    }
-
     /// The messages for other workers sent since the last call.
     pub fn take_outbox(&self) -> Vec<super::remote::Wire> {
         self.remote

@@ -23,7 +23,7 @@ use super::status::{Progress, ProgressFn, SimError};
 use super::timeline::{Event, Timeline, join_schedule};
 use crate::dist;
 use crate::engine::{EngineError, NodeId, Sim};
-use crate::metrics::{Lag, NodeRecord, Recorder, RunReport, WindowCost};
+use crate::metrics::{Lag, NodeRecord, Recorder, RunReport};
 use crate::node::{self, Behaviour, Node};
 use crate::rng;
 use crate::scenario::{Departure, Scenario, Stack};
@@ -472,13 +472,7 @@ impl Simulation {
         let recorder = std::mem::replace(&mut self.recorder, Recorder::new(&self.scenario, 0));
         let mut report = recorder.finish(now, stats, self.sim.net_stats());
         if let (Some(w), Some(cost)) = (self.sim.workers(), self.sim.window_stats()) {
-            report.windows.push(WindowCost {
-                worker: w.index,
-                windows: cost.windows,
-                sent: cost.sent,
-                received: cost.received,
-                waiting: cost.waiting,
-            });
+            report.windows.push((w.index, cost));
         }
         if skip_teardown {
             std::mem::forget(self);
