@@ -72,7 +72,7 @@ pub struct RunArgs {
         value_name = "N",
         default_value_t = 1,
         value_parser = clap::value_parser!(u32).range(1..=256),
-        conflicts_with_all = ["realtime", "check_determinism"]
+        conflicts_with = "realtime"
     )]
     pub workers: u32,
     /// Set by the parent of a run on several workers: this process is

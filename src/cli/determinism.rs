@@ -2,7 +2,9 @@
 //! processes at the same time, each writing its full event trace, and
 //! compares the traces event by event. Two processes, because libp2p keeps
 //! process-wide connection counters (see the README, "How determinism
-//! works"), and because that is how a user reproduces a run.
+//! works"), and because that is how a user reproduces a run. With
+//! `--workers N`, each run is split over N workers, and their merged traces
+//! are compared.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -21,6 +23,10 @@ pub fn check(args: &RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(why) = super::workers::refusal(&scenario, args.workers) {
+        eprintln!("error: {}: {why}", args.scenario.display());
+        return ExitCode::from(super::EXIT_BAD_INPUT);
+    }
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = out_dir(args, &scenario, seed);
     let repro = format!("{} --check-determinism", repro_command(args, seed));
@@ -70,6 +76,7 @@ fn compare_runs(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<Verdict
                     "--quiet",
                 ])
                 .args(args.nodes.map(|n| format!("--nodes={n}")))
+                .arg(format!("--workers={}", args.workers))
                 .args(args.real_x25519.then_some("--real-x25519"))
                 .args(args.test_fault_args())
                 .arg("--out")

@@ -12,11 +12,15 @@ use libp2p_sim::engine::workers::{lookahead, run_local};
 use libp2p_sim::metrics::RunReport;
 use libp2p_sim::scenario::Scenario;
 use libp2p_sim::sim::{self, WorkerSpec};
+use libp2p_sim::trace::places;
 
 use super::args::RunArgs;
 
 /// Where a worker writes its report for the parent.
 const REPORT: &str = "report.json";
+/// Where a worker writes the places of its traced events
+/// (`trace::places`).
+const PLACES: &str = "places.bin";
 
 /// Why `scenario` cannot run on several workers, if it cannot.
 pub fn refusal(scenario: &Scenario, workers: u32) -> Option<String> {
@@ -51,14 +55,16 @@ pub fn spec(args: &RunArgs) -> Option<WorkerSpec> {
 /// Writes a worker's report where the parent reads it.
 pub fn write_report(report: &RunReport, out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
+    let places = report.trace_places.as_deref().unwrap_or_default();
+    places::write(&out.join(PLACES), places)?;
     let json = serde_json::to_string(report)?;
     libp2p_sim::csvfile::write_atomic(&out.join(REPORT), &json)?;
     Ok(())
 }
 
 /// Runs the scenario of `args` on `args.workers` workers and returns the
-/// merged report; the workers' traces (with `--trace`) are left in `out`
-/// as `events-w<i>.csv`.
+/// merged report, with the trace hash of the merged trace and (with
+/// `--trace`) the merged `events.csv` in `out`.
 pub fn run(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<RunReport> {
     let dir = out.join(".workers");
     let _ = std::fs::remove_dir_all(&dir);
@@ -81,20 +87,32 @@ pub fn run(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<RunReport> {
     }
     routed.context("routing the workers' messages")?;
     let mut reports = Vec::new();
+    let mut places = Vec::new();
+    let mut traces = Vec::new();
     for i in 0..args.workers {
         let wdir = worker_dir(&dir, i);
         let path = wdir.join(REPORT);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let report: RunReport = serde_json::from_slice(&bytes)
             .with_context(|| format!("reading {}", path.display()))?;
-        let events = wdir.join("events.csv");
-        if events.exists() {
-            std::fs::rename(&events, out.join(format!("events-w{i}.csv")))?;
-        }
+        let path = wdir.join(PLACES);
+        places.push(places::read(&path).with_context(|| format!("reading {}", path.display()))?);
+        traces.push(wdir.join("events.csv"));
         reports.push(report);
     }
+    let mut report = sim::merge(reports);
+    let merged = places::merge(&places);
+    report.trace_hash = merged.hash.clone();
+    report.trace_events = merged.events;
+    report.trace_file = None;
+    if args.trace || args.trace_filter.is_some() {
+        let path = out.join("events.csv");
+        places::merge_files(&traces, &merged, &path)
+            .with_context(|| format!("merging the workers' traces into {}", path.display()))?;
+        report.trace_file = Some(path);
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(sim::merge(reports))
+    Ok(report)
 }
 
 fn worker_dir(dir: &Path, i: u32) -> PathBuf {

@@ -211,6 +211,7 @@ impl Recorder {
             complete: true,
             holders: self.holders,
             windows: Vec::new(),
+            trace_places: None,
         }
     }
 }
@@ -262,6 +263,11 @@ pub struct RunReport {
     /// it. Empty on one.
     #[serde(default)]
     pub windows: Vec<(u32, WindowStats)>,
+    /// On several workers: the place of each of this worker's traced
+    /// events, in its order, for the merged trace (see
+    /// [`crate::trace::places`]; written beside the report, not in it).
+    #[serde(skip)]
+    pub trace_places: Option<Vec<crate::trace::Place>>,
 }
 
 /// At a sample, how many of a node's true k closest peers on one worker

@@ -92,6 +92,7 @@ fn empty_report(scenario: &str) -> RunReport {
         complete: true,
         holders: Vec::new(),
         windows: Vec::new(),
+        trace_places: None,
     }
 }
 

@@ -14,8 +14,9 @@
 //!   which, summed over the workers, at least half of its true k closest
 //!   hold it (one worker also checks between samples, whenever a table
 //!   gains a peer; on several, the times are those of the samples);
-//! * departures, abandoned lookups and counters: summed; the trace hash:
-//!   the workers' hashes, hashed in worker order.
+//! * departures, abandoned lookups and counters: summed. The trace hash
+//!   and the trace's events are left to the caller, which merges the
+//!   workers' traces (`trace::places`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,7 +32,6 @@ use crate::metrics::{NetworkSample, RunReport, nearest_rank};
 pub fn merge(reports: Vec<RunReport>) -> RunReport {
     let mut reports = reports.into_iter();
     let mut merged = reports.next().expect("a run has at least one worker");
-    let mut hashes = vec![std::mem::take(&mut merged.trace_hash)];
     let mut network = std::mem::take(&mut merged.network_samples);
     for r in reports {
         merged.nodes.extend(r.nodes);
@@ -43,9 +43,7 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
         merged.departures.graceful += r.departures.graceful;
         merged.departures.crashes += r.departures.crashes;
         merged.virtual_time = merged.virtual_time.max(r.virtual_time);
-        merged.trace_events += r.trace_events;
         merged.complete &= r.complete;
-        hashes.push(r.trace_hash);
         let (s, t) = (&mut merged.scheduler, r.scheduler);
         s.polls += t.polls;
         s.spawned += t.spawned;
@@ -72,7 +70,10 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
     recompute_network(&mut network, &merged);
     merged.network_samples = network;
     fill_visibility(&mut merged);
-    merged.trace_hash = combined_hash(&hashes);
+    merged.trace_hash.clear();
+    merged.trace_events = 0;
+    merged.trace_file = None;
+    merged.trace_places = None;
     merged
 }
 
@@ -112,14 +113,4 @@ fn fill_visibility(report: &mut RunReport) {
             .find(|(_, (holders, closest))| *closest > 0 && 2 * holders >= *closest)
             .map(|((_, t), _)| *t);
     }
-}
-
-/// FNV-1a over the workers' trace hashes, in worker order.
-fn combined_hash(hashes: &[String]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in hashes.join(",").bytes() {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }

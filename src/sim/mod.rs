@@ -166,6 +166,8 @@ pub fn run_here(
     let config = engine_config(scenario, seed, &options);
     let sim = match &options.worker {
         Some(spec) => {
+            // Merged with the other workers' traces after the run.
+            trace.borrow_mut().keep_places();
             if scenario.stop_when_bootstrapped {
                 return Err(SimError::Engine(EngineError::Config(
                     "stop_when_bootstrapped needs every node's state in one process; it cannot run on several workers".into(),
@@ -262,6 +264,9 @@ fn run_world(
         r.lag = lag;
         r
     });
+    if let Some(r) = report.as_mut() {
+        r.trace_places = trace.borrow_mut().take_places();
+    }
     let trace_file = trace_file?;
     if let Some(r) = report.as_mut() {
         r.trace_file = trace_file;

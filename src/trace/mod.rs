@@ -8,6 +8,9 @@
 //! `events.csv` (optionally filtered by node and kind), so a run can be read
 //! step by step, and two runs compared line by line.
 //!
+//! On several workers, each worker traces its own nodes and keeps every
+//! event's [`Place`]; [`places`] merges them into one canonical order.
+//!
 //! `events.csv` columns: `seq` (position in the whole trace, filtered or
 //! not), `time_us` (virtual time in microseconds), `node`, `kind`, `peer`
 //! (empty if none), `details` (free text, kept exactly: RFC 4180 quoting
@@ -26,8 +29,20 @@ use libp2p::PeerId;
 use crate::csvfile;
 use crate::scheduler::NodeId;
 
+pub mod places;
+
+pub use places::Place;
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01B3;
+
+/// FNV-1a: `hash` with `bytes` mixed in.
+fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        hash = (hash ^ u64::from(*b)).wrapping_mul(FNV_PRIME);
+    }
+    hash
+}
 
 /// Which events `events.csv` keeps (all of them are hashed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -118,6 +133,8 @@ pub struct Trace {
     hash: u64,
     events: u64,
     out: Option<Output>,
+    /// Each event's place, on one worker of several ([`Trace::keep_places`]).
+    places: Option<Vec<Place>>,
 }
 
 /// The trace shared by the run's nodes (one thread).
@@ -130,6 +147,7 @@ impl Trace {
             hash: FNV_OFFSET,
             events: 0,
             out: None,
+            places: None,
         }))
     }
 
@@ -151,13 +169,24 @@ impl Trace {
                 file,
                 error: None,
             }),
+            places: None,
         })))
     }
 
     fn mix(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.hash = (self.hash ^ u64::from(*b)).wrapping_mul(FNV_PRIME);
-        }
+        self.hash = fnv(self.hash, bytes);
+    }
+
+    /// Also keeps every event's [`Place`], for a worker of a run on
+    /// several whose trace is merged with the others' ([`places`]).
+    pub fn keep_places(&mut self) {
+        self.places.get_or_insert_with(Vec::new);
+    }
+
+    /// The places kept since [`Trace::keep_places`], in the order of the
+    /// events (`seq`); `None` if they were not kept.
+    pub fn take_places(&mut self) -> Option<Vec<Place>> {
+        self.places.take()
     }
 
     /// Records one event. `details` is only called when the event is
@@ -178,6 +207,9 @@ impl Trace {
         match peer {
             Some(p) => self.mix(&p.to_bytes()),
             None => self.mix(&[0]),
+        }
+        if let Some(places) = self.places.as_mut() {
+            places.push(Place::new(at, node, kind, peer));
         }
         let Some(out) = self.out.as_mut() else {
             return;
@@ -279,138 +311,4 @@ pub fn compare_traces(a: impl io::Read, b: impl io::Read) -> Result<TraceDiff, c
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_hash_depends_on_every_field_and_on_order() {
-        let p = PeerId::random();
-        let run = |events: &[(u64, NodeId, &'static str, bool)]| {
-            let t = Trace::hash_only();
-            for (ms, node, kind, with_peer) in events {
-                let peer = with_peer.then_some(&p);
-                t.borrow_mut()
-                    .record(Duration::from_millis(*ms), *node, kind, peer, String::new);
-            }
-            t.borrow().hash()
-        };
-        let base = [(1, 0, "join", false), (2, 1, "dialing", true)];
-        assert_eq!(run(&base), run(&base));
-        assert_ne!(run(&base), run(&[base[1], base[0]]));
-        assert_ne!(
-            run(&base),
-            run(&[(1, 0, "join", false), (3, 1, "dialing", true)])
-        );
-        assert_ne!(
-            run(&base),
-            run(&[(1, 0, "join", false), (2, 2, "dialing", true)])
-        );
-        assert_ne!(
-            run(&base),
-            run(&[(1, 0, "join", false), (2, 1, "dialing", false)])
-        );
-        assert_ne!(
-            run(&base),
-            run(&[(1, 0, "join", false), (2, 1, "leave", true)])
-        );
-    }
-
-    #[test]
-    fn filters_parse_nodes_ranges_and_kinds() {
-        let f = TraceFilter::parse("3, 5-7,connection_closed").unwrap();
-        assert_eq!(f.nodes, Some([3, 5, 6, 7].into_iter().collect()));
-        assert_eq!(f.kinds, Some(["connection_closed".to_string()].into()));
-        assert!(f.keeps(6, "connection_closed"));
-        assert!(!f.keeps(4, "connection_closed"));
-        assert!(!f.keeps(6, "join"));
-        let kinds_only = TraceFilter::parse("join,leave").unwrap();
-        assert_eq!(kinds_only.nodes, None);
-        assert!(kinds_only.keeps(99, "leave"));
-        let err = TraceFilter::parse("conection_closed").unwrap_err();
-        assert!(err.contains("connection_closed"), "{err}");
-        assert!(TraceFilter::parse("9-2").is_err());
-    }
-
-    #[test]
-    fn the_file_holds_filtered_complete_lines() {
-        let dir = std::env::temp_dir().join("libp2p-sim-trace-test");
-        let _ = std::fs::remove_dir_all(&dir);
-        let t = Trace::to_dir(&dir, TraceFilter::parse("1").unwrap()).unwrap();
-        for node in 0..3 {
-            t.borrow_mut()
-                .record(Duration::from_micros(1500), node, "join", None, || {
-                    "a, b".into()
-                });
-        }
-        assert!(!dir.join("events.csv").exists(), "not before finish");
-        let path = t.borrow_mut().finish().unwrap().unwrap();
-        let text = std::fs::read_to_string(path).unwrap();
-        assert_eq!(
-            text,
-            "seq,time_us,node,kind,peer,details\n1,1500,1,join,,\"a, b\"\n"
-        );
-        assert_eq!(t.borrow().events(), 3);
-    }
-
-    #[test]
-    fn compare_traces_names_the_first_differing_event() {
-        let compare = |a: &str, b: &str| compare_traces(a.as_bytes(), b.as_bytes()).unwrap();
-        let a = "seq,kind,details\n0,start,\"x,\ny\"\n1,crash,\n";
-        assert_eq!(compare(a, a), TraceDiff::Same { events: 2 });
-        assert_eq!(
-            compare(a, "seq,kind,details\n0,start,\"x,\ny\"\n1,stop,\n"),
-            TraceDiff::Differ {
-                seq: 1,
-                a: "1,crash,".to_string(),
-                b: "1,stop,".to_string()
-            }
-        );
-        assert_eq!(
-            compare(a, "seq,kind,details\n0,start,\"x,\ny\"\n"),
-            TraceDiff::Differ {
-                seq: 1,
-                a: "1,crash,".to_string(),
-                b: "(no more events)".to_string()
-            }
-        );
-        // A difference inside a quoted, multi-line field is one event.
-        assert_eq!(
-            compare(a, "seq,kind,details\n0,start,\"x,\nz\"\n1,crash,\n"),
-            TraceDiff::Differ {
-                seq: 0,
-                a: "0,start,\"x,\ny\"".to_string(),
-                b: "0,start,\"x,\nz\"".to_string()
-            }
-        );
-    }
-
-    #[test]
-    fn details_with_commas_quotes_and_line_breaks_read_back_exactly() {
-        let dir = std::env::temp_dir().join("libp2p-sim-trace-details-test");
-        let _ = std::fs::remove_dir_all(&dir);
-        let details = "dial to /memory/7 failed: \"refused\", then\nretried,\r\nonce";
-        let peer = PeerId::random();
-        let t = Trace::to_dir(&dir, TraceFilter::default()).unwrap();
-        for (node, text) in [(2, details), (3, "plain")] {
-            t.borrow_mut().record(
-                Duration::from_micros(42),
-                node,
-                "dial_error",
-                Some(&peer),
-                || text.into(),
-            );
-        }
-        let path = t.borrow_mut().finish().unwrap().unwrap();
-        let text = std::fs::read_to_string(path).unwrap();
-        let mut reader = crate::csvfile::reader(&text);
-        assert_eq!(
-            reader.headers().unwrap(),
-            vec!["seq", "time_us", "node", "kind", "peer", "details"]
-        );
-        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-        assert_eq!(rows.len(), 2);
-        let peer = peer.to_string();
-        assert_eq!(rows[0], vec!["0", "42", "2", "dial_error", &peer, details]);
-        assert_eq!(rows[1], vec!["1", "42", "3", "dial_error", &peer, "plain"]);
-    }
-}
+mod tests;
