@@ -79,11 +79,11 @@ fn bench_reports_how_far_a_run_past_its_limit_got() {
         .map(|l| l.split(',').collect())
         .collect();
     assert_eq!(
-        rows[0][..4],
-        ["bootstrap", "100", "sim", "timeout"],
+        rows[0][..5],
+        ["bootstrap", "100", "1", "sim", "timeout"],
         "{rows:?}"
     );
-    let reached: f64 = rows[0][6].parse().expect("the virtual time reached");
+    let reached: f64 = rows[0][7].parse().expect("the virtual time reached");
     assert!(reached > 0.0 && reached < 600.0, "{rows:?}");
-    assert_eq!(rows[1][3], "skipped", "{rows:?}");
+    assert_eq!(rows[1][4], "skipped", "{rows:?}");
 }

@@ -169,12 +169,13 @@ fn bench_runs_the_series_and_reports_timeouts() {
     let rows = bench_rows(&out);
     assert_eq!(rows.len(), 2, "{rows:?}");
     for (row, n) in rows.iter().zip(["6", "9"]) {
-        assert_eq!(&row[..4], ["small", n, "sim", "ok"], "{row:?}");
+        assert_eq!(&row[..5], ["small", n, "1", "sim", "ok"], "{row:?}");
         // wall, CPU, virtual, ratio, events/s, RSS, RSS/node: all numbers.
-        for cell in &row[4..] {
+        for cell in &row[5..12] {
             assert!(cell.parse::<f64>().is_ok(), "{row:?}");
         }
-        assert_eq!(row[6], "120.0", "the whole 2 minutes: {row:?}");
+        assert_eq!(row[7], "120.0", "the whole 2 minutes: {row:?}");
+        assert_eq!(row[12], "-", "no windows on one worker: {row:?}");
         let scaled = out.join(format!("small-{n}.toml"));
         assert!(scaled.exists(), "the scaled scenario is kept");
         let discovery = String::from_utf8(read(&out.join(format!("small-{n}")), "discovery.csv"));
@@ -183,7 +184,7 @@ fn bench_runs_the_series_and_reports_timeouts() {
             1 + n.parse::<usize>().unwrap()
         );
     }
-    assert!(stdout.contains("| small | 9 | sim | ok |"), "{stdout}");
+    assert!(stdout.contains("| small | 9 | 1 | sim | ok |"), "{stdout}");
 
     let out = scratch("bench-timeout");
     let o = sim(&[
@@ -199,8 +200,44 @@ fn bench_runs_the_series_and_reports_timeouts() {
     ]);
     assert!(o.status.success(), "a timeout is a result");
     let rows = bench_rows(&out);
-    assert_eq!(rows[0][3], "timeout", "{rows:?}");
-    assert_eq!(rows[1][3], "skipped", "{rows:?}");
+    assert_eq!(rows[0][4], "timeout", "{rows:?}");
+    assert_eq!(rows[1][4], "skipped", "{rows:?}");
+}
+
+#[test]
+fn bench_runs_each_size_on_each_worker_count() {
+    let out = scratch("bench-workers");
+    sim_ok(&[
+        "bench",
+        "--scenarios",
+        "tests/scenarios/small.toml,scenarios/storm.toml",
+        "--nodes",
+        "8",
+        "--workers",
+        "1,2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows = bench_rows(&out);
+    let heads: Vec<&[String]> = rows.iter().map(|r| &r[..5]).collect();
+    assert_eq!(
+        heads,
+        [
+            ["small", "8", "1", "sim", "ok"],
+            ["small", "8", "2", "sim", "ok"],
+            ["storm", "8", "1", "sim", "ok"],
+            ["storm", "8", "2", "sim", "refused"],
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(rows[0][12], "-", "{rows:?}");
+    let wait: f64 = rows[1][12].parse().expect("the wait at window ends");
+    let wall: f64 = rows[1][5].parse().unwrap();
+    assert!((0.0..=wall).contains(&wait), "{rows:?}");
+    assert_eq!(rows[0][7], rows[1][7], "the same virtual time: {rows:?}");
+    for dir in ["small-8-w1", "small-8-w2", "storm-8-w1"] {
+        assert!(out.join(dir).join("summary.csv").exists(), "{dir}");
+    }
 }
 
 #[test]

@@ -1,14 +1,19 @@
 //! `sim bench`: the scaling series.
 //!
 //! Each scenario is scaled to each node count (`Scenario::scaled`), written
-//! beside the results as `<name>-<N>.toml`, and run by a child `sim run`, one
-//! at a time so runs do not compete for the cores. Every child is measured
+//! beside the results as `<name>-<N>.toml`, and run by a child `sim run` on
+//! each worker count (`--workers`), one run at a time so runs do not
+//! compete for the cores. A scenario that cannot run on several workers
+//! (no lookahead) is marked `refused` there. Every child is measured
 //! from outside with `wait4` (wall, CPU, peak RSS), the same way as the
 //! optional baseline program, and its `performance.csv` adds the virtual time
 //! and the event count. A run that passes the time limit is stopped
 //! (SIGTERM: it saves what it measured, so its virtual time shows how far it
 //! got; SIGKILL if it has not ended 30 s later) and reported as `timeout`;
-//! larger sizes of that scenario are then skipped.
+//! larger sizes of that scenario on that worker count are then skipped.
+//! On several workers, wall, CPU (all processes) and peak RSS (the largest
+//! process) are the whole run's, and `window_wait_s` is the longest time a
+//! worker spent at window ends.
 //! Each child's address space is capped (`--max-memory`), so a run too large
 //! for the machine ends as `out of memory` instead of swapping.
 //!
@@ -20,15 +25,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
+use std::collections::BTreeSet;
+
 use anyhow::Context as _;
 use libp2p_sim::csvfile::{CsvBuf, write_atomic};
 use libp2p_sim::machine::{self, ChildRun, Exit, Performance};
 use libp2p_sim::scenario::Scenario;
 
+use super::workers;
+
 /// What to run.
 pub struct Plan {
     pub scenarios: Vec<PathBuf>,
     pub nodes: Vec<u32>,
+    /// Worker counts (`sim run --workers`).
+    pub workers: Vec<u32>,
     pub seed: u64,
     /// A built `tokio-baseline` binary, run as `<binary> <N>` beside storm.
     pub baseline: Option<PathBuf>,
@@ -44,6 +55,7 @@ pub struct Plan {
 struct Row {
     scenario: String,
     nodes: u32,
+    workers: u32,
     program: &'static str,
     status: String,
     run: Option<ChildRun>,
@@ -85,53 +97,73 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
     let mut rows = Vec::new();
     let mut all_ok = true;
     for (path, scenario) in &scenarios {
-        let mut gave_up = false;
+        // Worker counts whose runs of this scenario stopped: larger sizes
+        // are skipped on them.
+        let mut gave_up = BTreeSet::new();
         for &n in &plan.nodes {
             let name = format!("{}-{n}", scenario.name);
-            if gave_up {
-                rows.push(Row::skipped(&scenario.name, n, "sim"));
-                continue;
-            }
             let scaled = scenario
                 .scaled(n)
                 .with_context(|| format!("scaling {} to {n} nodes", path.display()))?;
             let file = plan.out.join(format!("{name}.toml"));
             write_atomic(&file, &scaled.to_toml())?;
-            let dir = plan.out.join(&name);
-            eprintln!(
-                "bench: {name} (sim run {} --seed {})",
-                file.display(),
-                plan.seed
-            );
-            let mut cmd = Command::new(&exe);
-            cmd.arg("run")
-                .arg(&file)
-                .args([
-                    "--seed",
-                    &plan.seed.to_string(),
-                    "--quiet",
-                    "--no-plot",
-                    "--out",
-                ])
-                .arg(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            limit_memory(&mut cmd, plan.memory);
-            // Figures of an earlier bench in the same place must not pass
-            // for this run's.
-            let _ = std::fs::remove_file(dir.join(machine::PERFORMANCE_CSV));
-            let run = machine::run_child(&mut cmd, plan.limit)?;
-            // A run stopped at the limit saves its figures too: its virtual
-            // time then says how far it got.
-            let perf = std::fs::read_to_string(dir.join(machine::PERFORMANCE_CSV))
-                .ok()
-                .and_then(|csv| Performance::parse(&csv))
-                .filter(|_| matches!(run.exit, Exit::Code(0) | Exit::Timeout));
-            let row = Row::measured(&scenario.name, n, "sim", run, perf);
-            // A timeout or running out of memory is a result; an error is not.
-            all_ok &= !matches!(run.exit, Exit::Code(c) if c != 0);
-            gave_up = run.exit != Exit::Code(0);
-            rows.push(row);
+            for &w in &plan.workers {
+                if gave_up.contains(&w) {
+                    rows.push(Row::skipped(&scenario.name, n, w, "sim", "skipped"));
+                    continue;
+                }
+                if workers::refusal(&scaled, w).is_some() {
+                    rows.push(Row::skipped(&scenario.name, n, w, "sim", "refused"));
+                    continue;
+                }
+                let (dir, shown) = if plan.workers == [1] {
+                    (plan.out.join(&name), String::new())
+                } else {
+                    (
+                        plan.out.join(format!("{name}-w{w}")),
+                        format!(" --workers {w}"),
+                    )
+                };
+                eprintln!(
+                    "bench: {name} (sim run {} --seed {}{shown})",
+                    file.display(),
+                    plan.seed
+                );
+                let mut cmd = Command::new(&exe);
+                cmd.arg("run")
+                    .arg(&file)
+                    .args([
+                        "--seed",
+                        &plan.seed.to_string(),
+                        "--workers",
+                        &w.to_string(),
+                        "--quiet",
+                        "--no-plot",
+                        "--out",
+                    ])
+                    .arg(&dir)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                limit_memory(&mut cmd, plan.memory);
+                // Figures of an earlier bench in the same place must not pass
+                // for this run's.
+                let _ = std::fs::remove_file(dir.join(machine::PERFORMANCE_CSV));
+                let run = machine::run_child(&mut cmd, plan.limit)?;
+                // A run stopped at the limit saves its figures too: its virtual
+                // time then says how far it got.
+                let perf = std::fs::read_to_string(dir.join(machine::PERFORMANCE_CSV))
+                    .ok()
+                    .and_then(|csv| Performance::parse(&csv))
+                    .filter(|_| matches!(run.exit, Exit::Code(0) | Exit::Timeout));
+                let row = Row::measured(&scenario.name, n, w, "sim", run, perf);
+                // A timeout or running out of memory is a result; an error is not.
+                all_ok &= !matches!(run.exit, Exit::Code(c) if c != 0);
+                if run.exit != Exit::Code(0) {
+                    gave_up.insert(w);
+                }
+                rows.push(row);
+                write_tables(&plan.out, &provenance, &rows)?;
+            }
             if let Some(baseline) = baseline.as_ref().filter(|_| scenario.name == "storm") {
                 eprintln!("bench: baseline {} {n}", baseline.display());
                 let mut cmd = Command::new(baseline);
@@ -141,7 +173,7 @@ fn run_plan(plan: &Plan) -> anyhow::Result<bool> {
                 limit_memory(&mut cmd, plan.memory);
                 let run = machine::run_child(&mut cmd, plan.limit)
                     .with_context(|| format!("running the baseline {}", baseline.display()))?;
-                rows.push(Row::measured(&scenario.name, n, "baseline", run, None));
+                rows.push(Row::measured(&scenario.name, n, 1, "baseline", run, None));
             }
             write_tables(&plan.out, &provenance, &rows)?;
         }
@@ -191,12 +223,19 @@ fn limit_memory(cmd: &mut Command, bytes: u64) {
 }
 
 impl Row {
-    fn skipped(scenario: &str, nodes: u32, program: &'static str) -> Row {
+    fn skipped(
+        scenario: &str,
+        nodes: u32,
+        workers: u32,
+        program: &'static str,
+        status: &str,
+    ) -> Row {
         Row {
             scenario: scenario.to_owned(),
             nodes,
+            workers,
             program,
-            status: "skipped".into(),
+            status: status.into(),
             run: None,
             perf: None,
         }
@@ -205,6 +244,7 @@ impl Row {
     fn measured(
         scenario: &str,
         nodes: u32,
+        workers: u32,
         program: &'static str,
         run: ChildRun,
         perf: Option<Performance>,
@@ -221,6 +261,7 @@ impl Row {
         Row {
             scenario: scenario.to_owned(),
             nodes,
+            workers,
             program,
             status,
             run: Some(run),
@@ -228,14 +269,20 @@ impl Row {
         }
     }
 
-    /// The cells after scenario, nodes, program and status: wall s, CPU s,
-    /// virtual s, virtual/wall, events/s, peak RSS MB, RSS per node MB.
-    fn cells(&self) -> [String; 7] {
+    /// The cells after scenario, nodes, workers, program and status: wall
+    /// s, CPU s, virtual s, virtual/wall, events/s, peak RSS MB, RSS per
+    /// node MB, window wait s.
+    fn cells(&self) -> [String; 8] {
         let dash = || "-".to_owned();
         let Some(run) = self.run else {
             return std::array::from_fn(|_| dash());
         };
         let rss = machine::mb(run.usage.peak_rss);
+        let wait = self
+            .perf
+            .as_ref()
+            .and_then(|p| p.windows)
+            .map_or_else(dash, |(_, w)| format!("{:.1}", w.as_secs_f64()));
         let (virt, speed, eps) = match &self.perf {
             Some(p) => (
                 format!("{:.1}", p.virtual_time.as_secs_f64()),
@@ -256,13 +303,15 @@ impl Row {
             // Also for a run that failed or timed out: how far it got.
             format!("{rss:.0}"),
             format!("{:.2}", rss / f64::from(self.nodes)),
+            wait,
         ]
     }
 }
 
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 13] = [
     "scenario",
     "nodes",
+    "workers",
     "program",
     "status",
     "wall_s",
@@ -272,6 +321,7 @@ const COLUMNS: [&str; 11] = [
     "events_per_s",
     "peak_rss_mb",
     "rss_per_node_mb",
+    "window_wait_s",
 ];
 
 fn write_tables(out: &Path, provenance: &Provenance, rows: &[Row]) -> anyhow::Result<()> {
@@ -280,6 +330,7 @@ fn write_tables(out: &Path, provenance: &Provenance, rows: &[Row]) -> anyhow::Re
         let head = [
             r.scenario.clone(),
             r.nodes.to_string(),
+            r.workers.to_string(),
             r.program.to_owned(),
             r.status.clone(),
         ];
@@ -348,15 +399,16 @@ fn commit() -> String {
 fn markdown(provenance: &Provenance, rows: &[Row]) -> String {
     let mut md = provenance.markdown();
     md.push_str(
-        "| scenario | nodes | program | status | wall s | CPU s | virtual s | virtual/wall | events/s | peak RSS MB | RSS/node MB |\n\
-         |---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | nodes | workers | program | status | wall s | CPU s | virtual s | virtual/wall | events/s | peak RSS MB | RSS/node MB | window wait s |\n\
+         |---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             r.scenario,
             r.nodes,
+            r.workers,
             r.program,
             r.status,
             r.cells().join(" | ")

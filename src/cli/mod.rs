@@ -88,6 +88,12 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "100,300,1000,3000",
               value_parser = clap::value_parser!(u32).range(1..=100_000))]
         nodes: Vec<u32>,
+        /// Worker counts: each scenario and size runs on each (`sim run
+        /// --workers N`); a scenario without lookahead is skipped on more
+        /// than one.
+        #[arg(long, value_delimiter = ',', default_value = "1",
+              value_parser = clap::value_parser!(u32).range(1..=256))]
+        workers: Vec<u32>,
         /// Seed of every run.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -147,6 +153,7 @@ pub fn main() -> ExitCode {
         Command::Bench {
             scenarios,
             nodes,
+            workers,
             seed,
             baseline,
             limit,
@@ -155,6 +162,7 @@ pub fn main() -> ExitCode {
         } => bench::bench(&bench::Plan {
             scenarios,
             nodes,
+            workers,
             seed,
             baseline,
             limit: Duration::from_secs(limit),
@@ -287,6 +295,25 @@ fn run(args: &RunArgs) -> ExitCode {
     }
 }
 
+/// The progress line: virtual time reached, live nodes, wall time, and on
+/// a worker of several its wait at window ends.
+fn progress_line(p: &Progress, wall: Duration) -> String {
+    let waiting = p.waiting.map_or_else(String::new, |w| {
+        format!(
+            "  waiting {:>6.1} s ({:>2.0} %)",
+            w.as_secs_f64(),
+            100.0 * w.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+        )
+    });
+    format!(
+        "  virtual {:>9.1}s / {}  nodes {:>6}  wall {:>7.1} s{waiting}",
+        p.now.as_secs_f64(),
+        format_duration(p.end),
+        p.nodes,
+        wall.as_secs_f64()
+    )
+}
+
 fn run_scenario(
     args: &RunArgs,
     scenario: &Scenario,
@@ -317,13 +344,7 @@ fn run_scenario(
                 return;
             }
             drawn = Some(wall);
-            eprint!(
-                "\r  virtual {:>9.1}s / {}  nodes {:>6}  wall {:>7.1} s",
-                p.now.as_secs_f64(),
-                format_duration(p.end),
-                p.nodes,
-                wall.as_secs_f64()
-            );
+            eprint!("\r{}", progress_line(&p, wall));
             let _ = std::io::stderr().flush();
         }) as sim::ProgressFn
     });
@@ -536,4 +557,28 @@ fn print_summary(report: &RunReport, perf: &Performance) {
         report.network.bytes,
         report.network.writes
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_shows_the_wait_at_window_ends_on_workers() {
+        let mut p = Progress {
+            now: Duration::from_millis(12_500),
+            end: Duration::from_secs(600),
+            nodes: 42,
+            waiting: None,
+        };
+        let wall = Duration::from_secs(4);
+        let one = progress_line(&p, wall);
+        assert!(one.contains("12.5s / 10m"), "{one}");
+        assert!(one.contains("nodes     42"), "{one}");
+        assert!(!one.contains("waiting"), "{one}");
+        p.waiting = Some(Duration::from_secs(1));
+        let line = progress_line(&p, wall);
+        assert!(line.starts_with(&one), "{line}");
+        assert!(line.ends_with("waiting    1.0 s (25 %)"), "{line}");
+    }
 }

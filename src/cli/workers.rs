@@ -135,7 +135,12 @@ fn spawn(args: &RunArgs, seed: u64, i: u32, socket: &Path, dir: &Path) -> io::Re
         .arg(socket)
         .arg("--out")
         .arg(&wdir)
-        .args(["--no-plot", "--quiet"]);
+        .arg("--no-plot");
+    // Worker 0 draws the progress line (on the terminal the workers
+    // share), with its wait at window ends.
+    if i != 0 || args.quiet {
+        cmd.arg("--quiet");
+    }
     if let Some(n) = args.nodes {
         cmd.args(["--nodes", &n.to_string()]);
     }

@@ -75,6 +75,10 @@ pub struct Progress {
     pub end: Duration,
     /// Nodes live now.
     pub nodes: usize,
+    /// On one worker of several: wall time this worker has spent at window
+    /// ends so far (waiting for the others, and the exchange); `None` on
+    /// one worker.
+    pub waiting: Option<Duration>,
 }
 
 /// Receives [`Progress`] from the run's thread.

@@ -412,6 +412,7 @@ impl Simulation {
                 now,
                 end: self.scenario.duration,
                 nodes: self.sim.running().count(),
+                waiting: self.sim.window_stats().map(|w| w.waiting),
             });
         }
     }
