@@ -221,3 +221,16 @@ fn check_determinism_runs_on_workers() {
     ]);
     assert_eq!(storm.status.code(), Some(2), "no lookahead: refused");
 }
+
+#[test]
+#[cfg(not(feature = "mpi"))]
+fn mpi_without_the_feature_says_how_to_build_it() {
+    let out = scratch("mpi-no-feature");
+    let o = sim(&["run", SMALL, "--mpi", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("--features mpi"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+    let both = sim(&["run", SMALL, "--mpi", "--workers", "2"]);
+    assert_eq!(both.status.code(), Some(2), "--mpi sets the worker count");
+}

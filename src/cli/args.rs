@@ -75,6 +75,12 @@ pub struct RunArgs {
         conflicts_with = "realtime"
     )]
     pub workers: u32,
+    /// Run as one worker of a run on several MPI ranks: `mpirun -n N sim
+    /// run <scenario> --mpi` runs the scenario on N workers, one per rank,
+    /// and rank 0 writes the files, the same as `--workers N` writes (needs
+    /// a build with `--features mpi`).
+    #[arg(long, conflicts_with_all = ["workers", "realtime", "check_determinism"])]
+    pub mpi: bool,
     /// Set by the parent of a run on several workers: this process is
     /// worker I.
     #[arg(long, hide = true, value_name = "I", requires = "hub")]

@@ -17,6 +17,8 @@
 mod args;
 mod bench;
 mod determinism;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod sweep;
 mod workers;
 
@@ -274,7 +276,19 @@ fn run(args: &RunArgs) -> ExitCode {
         eprintln!("error: {}: {refusal}", args.scenario.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    if let Some(why) = workers::refusal(&scenario, args.workers) {
+    if args.mpi && !cfg!(feature = "mpi") {
+        eprintln!(
+            "error: --mpi: this sim was built without MPI; build it with \
+             `cargo build --release --features mpi` (needs libopenmpi-dev and libclang-dev)"
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let refusal = if args.mpi {
+        workers::refusal_as(&scenario, "--mpi")
+    } else {
+        workers::refusal(&scenario, args.workers)
+    };
+    if let Some(why) = refusal {
         eprintln!("error: {}: {why}", args.scenario.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }
@@ -324,15 +338,28 @@ fn run_scenario(
     let stop = machine::stop_on_signals();
     let path = args.scenario.as_path();
     let out = out_dir(args, scenario, seed);
-    println!("scenario   {} ({})", scenario.name, path.display());
-    println!("seed       {seed}");
-    println!("nodes      {}", scenario.node_count());
-    if args.realtime {
-        println!("mode       real time: TCP on 127.0.0.1, real clock, tokio (not deterministic)");
-    } else if args.real_x25519 {
-        println!("x25519     on the curve (--real-x25519)");
-    } else {
-        println!("x25519     stand-in: same bytes as --real-x25519, without the curve's CPU cost");
+    #[cfg(feature = "mpi")]
+    let universe = if args.mpi { Some(mpi::start()?) } else { None };
+    // Under MPI, rank 0 speaks for the run.
+    #[cfg(feature = "mpi")]
+    let speaks = universe.as_ref().is_none_or(|u| mpi::rank(u) == 0);
+    #[cfg(not(feature = "mpi"))]
+    let speaks = true;
+    if speaks {
+        println!("scenario   {} ({})", scenario.name, path.display());
+        println!("seed       {seed}");
+        println!("nodes      {}", scenario.node_count());
+        if args.realtime {
+            println!(
+                "mode       real time: TCP on 127.0.0.1, real clock, tokio (not deterministic)"
+            );
+        } else if args.real_x25519 {
+            println!("x25519     on the curve (--real-x25519)");
+        } else {
+            println!(
+                "x25519     stand-in: same bytes as --real-x25519, without the curve's CPU cost"
+            );
+        }
     }
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         // Redraw at most ten times a second of wall time.
@@ -363,17 +390,19 @@ fn run_scenario(
         worker: workers::spec(args),
     };
     let child = options.worker.is_some();
-    let result = if args.workers > 1 && !child {
-        println!("workers    {} (docs/parallel.md)", args.workers);
-        let report = workers::run(args, seed, &out).with_context(|| {
-            format!(
-                "the simulation (seed {seed}) on {} workers failed",
-                args.workers
-            )
-        })?;
-        Ok(report)
-    } else {
-        sim::run_with(scenario, seed, options)
+    let Some(Simulated { result, others }) = simulate(
+        args,
+        scenario,
+        seed,
+        &out,
+        options,
+        &watch,
+        #[cfg(feature = "mpi")]
+        universe.as_ref(),
+    )?
+    else {
+        // An MPI rank other than 0: rank 0 writes the files.
+        return Ok(());
     };
     if show_progress {
         eprintln!();
@@ -407,7 +436,11 @@ fn run_scenario(
         // A worker hands its share to the parent, which writes the files.
         return workers::write_report(&report, &out);
     }
-    let perf = Performance::measure(&report, &watch, scenario.node_count());
+    let mut perf = Performance::measure(&report, &watch, scenario.node_count());
+    if let Some((cpu, peak_rss)) = others {
+        perf.cpu += cpu;
+        perf.peak_rss = perf.peak_rss.max(peak_rss);
+    }
     let mut files = report
         .write_csv(&out)
         .with_context(|| format!("writing results to {}", out.display()))?;
@@ -423,12 +456,22 @@ fn run_scenario(
         );
     }
     print_summary(&report, &perf);
-    if let Some((windows, waiting)) = perf.windows {
-        let share = waiting.as_secs_f64() / perf.wall.as_secs_f64().max(1e-9);
+    if let Some((windows, _)) = perf.windows {
+        let each: Vec<String> = report
+            .windows
+            .iter()
+            .map(|(i, w)| {
+                let share = w.waiting.as_secs_f64() / perf.wall.as_secs_f64().max(1e-9);
+                format!(
+                    "worker {i} {:.1} s ({:.0} %)",
+                    w.waiting.as_secs_f64(),
+                    100.0 * share
+                )
+            })
+            .collect();
         println!(
-            "windows    {windows} on each worker; at most {:.1} s ({:.0} % of the wall time) waiting at their ends",
-            waiting.as_secs_f64(),
-            100.0 * share
+            "windows    {windows} on each worker; waiting at their ends: {}",
+            each.join(", ")
         );
     }
     let names: Vec<_> = files
@@ -451,6 +494,53 @@ fn run_scenario(
         );
     }
     Ok(())
+}
+
+/// What [`simulate`] gives: the run's outcome and, under MPI, the CPU
+/// time and the largest peak RSS of the ranks other than 0.
+struct Simulated {
+    result: Result<RunReport, sim::SimError>,
+    others: Option<(Duration, u64)>,
+}
+
+/// Runs the simulation as `args` ask: on MPI ranks (`--mpi`), on local
+/// workers (`--workers N`), or in this process (one worker, or a worker of
+/// a run on several). `None` on an MPI rank other than 0.
+fn simulate(
+    args: &RunArgs,
+    scenario: &Scenario,
+    seed: u64,
+    out: &Path,
+    options: RunOptions,
+    watch: &Stopwatch,
+    #[cfg(feature = "mpi")] universe: Option<&mpi::Universe>,
+) -> anyhow::Result<Option<Simulated>> {
+    #[cfg(feature = "mpi")]
+    if let Some(universe) = universe {
+        let ranks = mpi::run(universe, args, scenario, seed, out, options, watch)
+            .with_context(|| format!("the simulation (seed {seed}) on MPI ranks failed"))?;
+        return Ok(ranks.map(|r| Simulated {
+            result: Ok(r.report),
+            others: Some((r.others_cpu, r.others_peak_rss)),
+        }));
+    }
+    let _ = watch;
+    let result = if args.workers > 1 && options.worker.is_none() {
+        println!("workers    {} (docs/parallel.md)", args.workers);
+        let report = workers::run(args, seed, out).with_context(|| {
+            format!(
+                "the simulation (seed {seed}) on {} workers failed",
+                args.workers
+            )
+        })?;
+        Ok(report)
+    } else {
+        sim::run_with(scenario, seed, options)
+    };
+    Ok(Some(Simulated {
+        result,
+        others: None,
+    }))
 }
 
 fn print_summary(report: &RunReport, perf: &Performance) {

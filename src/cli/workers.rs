@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail};
 use libp2p_sim::engine::workers::{lookahead, run_local};
 use libp2p_sim::metrics::RunReport;
 use libp2p_sim::scenario::Scenario;
-use libp2p_sim::sim::{self, WorkerSpec};
+use libp2p_sim::sim::{self, WorkerLink, WorkerSpec};
 use libp2p_sim::trace::places;
 
 use super::args::RunArgs;
@@ -27,16 +27,23 @@ pub fn refusal(scenario: &Scenario, workers: u32) -> Option<String> {
     if workers <= 1 {
         return None;
     }
+    refusal_as(scenario, &format!("--workers {workers}"))
+}
+
+/// Why `scenario` cannot run on several workers as `flag` asks, if it
+/// cannot.
+pub fn refusal_as(scenario: &Scenario, flag: &str) -> Option<String> {
+    let workers = flag;
     if lookahead(&scenario.network).is_zero() {
         return Some(format!(
-            "--workers {workers}: links between workers can have zero latency \
+            "{workers}: links between workers can have zero latency \
              (network.latency or network.latency_matrix), so there is no lookahead \
              to simulate ahead in; run it on one worker, or give every link a latency above zero"
         ));
     }
     if scenario.stop_when_bootstrapped {
         return Some(format!(
-            "--workers {workers}: stop_when_bootstrapped needs every node's state in one \
+            "{workers}: stop_when_bootstrapped needs every node's state in one \
              process; run it on one worker"
         ));
     }
@@ -48,17 +55,44 @@ pub fn spec(args: &RunArgs) -> Option<WorkerSpec> {
     Some(WorkerSpec {
         index: args.worker_index?,
         count: args.workers,
-        hub: args.hub.clone()?,
+        link: WorkerLink::Hub(args.hub.clone()?),
     })
 }
 
 /// Writes a worker's report where the parent reads it.
 pub fn write_report(report: &RunReport, out: &Path) -> anyhow::Result<()> {
+    let (json, places) = report_files(report)?;
     std::fs::create_dir_all(out)?;
-    let places = report.trace_places.as_deref().unwrap_or_default();
-    places::write(&out.join(PLACES), places)?;
-    let json = serde_json::to_string(report)?;
     libp2p_sim::csvfile::write_atomic(&out.join(REPORT), &json)?;
+    places::write_bytes(&out.join(PLACES), &places)?;
+    Ok(())
+}
+
+/// A worker's report as the parent reads it: JSON, and the places of its
+/// traced events.
+pub fn report_files(report: &RunReport) -> anyhow::Result<(String, Vec<u8>)> {
+    let places = report.trace_places.as_deref().unwrap_or_default();
+    let json = serde_json::to_string(report)?;
+    Ok((json, places::to_bytes(places)))
+}
+
+/// Writes what [`report_files`] gave into worker `i`'s directory under
+/// `dir`, with its trace if it sent one.
+#[cfg(feature = "mpi")]
+pub fn put_report_files(
+    dir: &Path,
+    i: u32,
+    json: &str,
+    places: &[u8],
+    trace: Option<&[u8]>,
+) -> anyhow::Result<()> {
+    let wdir = worker_dir(dir, i);
+    std::fs::create_dir_all(&wdir)?;
+    libp2p_sim::csvfile::write_atomic(&wdir.join(REPORT), json)?;
+    places::write_bytes(&wdir.join(PLACES), places)?;
+    if let Some(trace) = trace {
+        std::fs::write(wdir.join("events.csv"), trace)?;
+    }
     Ok(())
 }
 
@@ -86,11 +120,20 @@ pub fn run(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<RunReport> {
         bail!("{}", failed.join(", "));
     }
     routed.context("routing the workers' messages")?;
+    let report = collect(args, &dir, args.workers, out)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report)
+}
+
+/// Reads what workers `0..count` left in `dir/<i>/` (report, places,
+/// trace) and merges it into one report, writing the merged `events.csv`
+/// into `out` when the run was traced.
+pub fn collect(args: &RunArgs, dir: &Path, count: u32, out: &Path) -> anyhow::Result<RunReport> {
     let mut reports = Vec::new();
     let mut places = Vec::new();
     let mut traces = Vec::new();
-    for i in 0..args.workers {
-        let wdir = worker_dir(&dir, i);
+    for i in 0..count {
+        let wdir = worker_dir(dir, i);
         let path = wdir.join(REPORT);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let report: RunReport = serde_json::from_slice(&bytes)
@@ -111,11 +154,11 @@ pub fn run(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<RunReport> {
             .with_context(|| format!("merging the workers' traces into {}", path.display()))?;
         report.trace_file = Some(path);
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
 }
 
-fn worker_dir(dir: &Path, i: u32) -> PathBuf {
+/// Where worker `i` of a run writes its files, under the run's `dir`.
+pub fn worker_dir(dir: &Path, i: u32) -> PathBuf {
     dir.join(i.to_string())
 }
 

@@ -205,3 +205,49 @@ fn the_hub_routes_each_message_to_its_worker_and_agrees_on_the_next_window() {
     assert_eq!(stats.messages, 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An exchange that answers with what it was sent, one window later.
+struct Echo(Vec<crate::net::Wire>);
+
+impl super::workers::Exchange for Echo {
+    fn exchange(
+        &mut self,
+        out: Vec<crate::net::Wire>,
+        next: Option<Duration>,
+    ) -> std::io::Result<(Vec<crate::net::Wire>, Option<Duration>)> {
+        Ok((std::mem::replace(&mut self.0, out), next.map(|n| n + ms(1))))
+    }
+}
+
+#[test]
+fn a_relay_makes_the_exchanges_on_the_serving_thread_until_done() {
+    use super::workers::{Exchange, relay};
+    use crate::net::{Body, ConnKey, Wire};
+    let wire = |seq| Wire {
+        at: ms(seq),
+        src: 1,
+        seq,
+        dest: 0,
+        conn: ConnKey { dialer: 1, n: 0 },
+        body: Body::Fin { to_dialer: true },
+    };
+    let (mut ends, server) = relay();
+    let done = ends.done_signal();
+    let sim = std::thread::Builder::new()
+        .spawn(move || {
+            let mut answers = Vec::new();
+            for seq in 0..3 {
+                answers.push(ends.exchange(vec![wire(seq)], Some(ms(seq))).unwrap());
+            }
+            done.done();
+            // Kept alive past `done`, as a run that skips its teardown does.
+            std::mem::forget(ends);
+            answers
+        })
+        .unwrap();
+    let served = server.serve(&mut Echo(Vec::new()));
+    assert_eq!(served, 3);
+    let answers = sim.join().unwrap();
+    assert_eq!(answers[0], (vec![], Some(ms(1))));
+    assert_eq!(answers[2], (vec![wire(1)], Some(ms(3))));
+}

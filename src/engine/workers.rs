@@ -15,12 +15,15 @@
 //!
 //! [`Exchange`] is the one interface between workers; [`SocketExchange`]
 //! is its local backend, a Unix socket to a [`hub`] in the parent process
-//! that routes the messages and computes the next window's start.
+//! that routes the messages and computes the next window's start. An
+//! exchange that must stay on the thread that made it (MPI's) serves a
+//! simulation on another thread through a [`relay`].
 
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Child, ExitStatus};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::net::{Wire, Workers, read_frame, write_frame};
@@ -91,6 +94,91 @@ impl Exchange for SocketExchange {
                 "another worker ended before this one (see its output)",
             )
         })
+    }
+}
+
+/// One window's end, as the simulation's thread hands it to the relay;
+/// `None`: the simulation is over.
+type Request = Option<(Vec<Wire>, Option<Duration>)>;
+/// What the relay hands back.
+type Reply = io::Result<(Vec<Wire>, Option<Duration>)>;
+
+/// The simulation's end of a [`relay`]: an [`Exchange`] that can move to
+/// another thread.
+pub struct RelayExchange {
+    requests: mpsc::Sender<Request>,
+    replies: mpsc::Receiver<Reply>,
+}
+
+/// Tells a [`RelayServer`] that the simulation is over (a simulation that
+/// skips its teardown never drops its [`RelayExchange`]).
+pub struct RelayDone(mpsc::Sender<Request>);
+
+impl RelayDone {
+    /// Ends [`RelayServer::serve`] once the exchanges asked for before are
+    /// made.
+    pub fn done(self) {
+        let _ = self.0.send(None);
+    }
+}
+
+/// The serving end of a [`relay`], on the thread that owns the exchange.
+pub struct RelayServer {
+    requests: mpsc::Receiver<Request>,
+    replies: mpsc::Sender<Reply>,
+}
+
+/// A pair of ends that let a simulation on one thread use an exchange
+/// that stays on another (MPI is called from the thread that started it):
+/// every window's end travels from [`RelayExchange`] to
+/// [`RelayServer::serve`] and back.
+pub fn relay() -> (RelayExchange, RelayServer) {
+    let (requests, requested) = mpsc::channel();
+    let (replies, replied) = mpsc::channel();
+    (
+        RelayExchange {
+            requests,
+            replies: replied,
+        },
+        RelayServer {
+            requests: requested,
+            replies,
+        },
+    )
+}
+
+impl Exchange for RelayExchange {
+    fn exchange(
+        &mut self,
+        out: Vec<Wire>,
+        next: Option<Duration>,
+    ) -> io::Result<(Vec<Wire>, Option<Duration>)> {
+        let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the relay's server ended");
+        self.requests.send(Some((out, next))).map_err(|_| gone())?;
+        self.replies.recv().map_err(|_| gone())?
+    }
+}
+
+impl RelayExchange {
+    /// What the simulation's thread calls when the simulation is over.
+    pub fn done_signal(&self) -> RelayDone {
+        RelayDone(self.requests.clone())
+    }
+}
+
+impl RelayServer {
+    /// Makes every exchange the simulation asks for on `exchange`, until
+    /// it is over ([`RelayDone::done`], or its end is dropped); returns the
+    /// number of exchanges.
+    pub fn serve(self, exchange: &mut dyn Exchange) -> u64 {
+        let mut served = 0;
+        while let Ok(Some((out, next))) = self.requests.recv() {
+            served += 1;
+            if self.replies.send(exchange.exchange(out, next)).is_err() {
+                break;
+            }
+        }
+        served
     }
 }
 

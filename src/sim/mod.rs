@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::engine::workers::{SocketExchange, Worker};
+use crate::engine::workers::{Exchange, SocketExchange, Worker};
 use crate::engine::{
     EngineError, NodeId, Sim, SimConfig, Trace, TraceFilter, TraceHandle, Workers,
 };
@@ -79,16 +79,26 @@ pub struct RunOptions {
     pub worker: Option<WorkerSpec>,
 }
 
-/// Which worker of a run on several this process is, and where the hub
-/// that routes the workers' messages listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which worker of a run on several this process is, and how it reaches
+/// the others.
 pub struct WorkerSpec {
     /// This worker, `0..count`.
     pub index: u32,
     /// Workers in the run.
     pub count: u32,
-    /// The hub's Unix socket.
-    pub hub: PathBuf,
+    /// How it exchanges messages with the others.
+    pub link: WorkerLink,
+}
+
+/// How a worker reaches the others.
+pub enum WorkerLink {
+    /// The local backend: the Unix socket of the hub in the parent process
+    /// (`sim run --workers N`).
+    Hub(PathBuf),
+    /// Any other exchange, made from the run's thread: e.g. a
+    /// [`crate::engine::workers::relay`] to MPI on the main thread
+    /// (`mpirun -n N sim run --mpi`).
+    Exchange(Box<dyn Exchange + Send>),
 }
 
 /// Faults that the harness's own tests inject into a run, through hidden
@@ -157,14 +167,14 @@ pub fn run_with(
 pub fn run_here(
     scenario: &Scenario,
     seed: u64,
-    options: RunOptions,
+    mut options: RunOptions,
 ) -> Result<RunReport, SimError> {
     if options.realtime {
         return run_realtime_here(scenario, seed, options);
     }
     let trace = new_trace(&options)?;
     let config = engine_config(scenario, seed, &options);
-    let sim = match &options.worker {
+    let sim = match options.worker.take() {
         Some(spec) => {
             // Merged with the other workers' traces after the run.
             trace.borrow_mut().keep_places();
@@ -173,13 +183,16 @@ pub fn run_here(
                     "stop_when_bootstrapped needs every node's state in one process; it cannot run on several workers".into(),
                 )));
             }
-            let exchange = SocketExchange::connect(&spec.hub, spec.index)?;
+            let exchange: Box<dyn Exchange> = match spec.link {
+                WorkerLink::Hub(hub) => Box::new(SocketExchange::connect(&hub, spec.index)?),
+                WorkerLink::Exchange(exchange) => exchange,
+            };
             let worker = Worker {
                 workers: Workers {
                     index: spec.index,
                     count: spec.count,
                 },
-                exchange: Box::new(exchange),
+                exchange,
             };
             Sim::on_worker(config, trace.clone(), worker)?
         }

@@ -13,7 +13,7 @@
 //! its `seq` column numbering the merged trace.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -58,28 +58,23 @@ impl Place {
     }
 }
 
-/// Writes `places` to `path` (20 bytes each, little-endian: time, node,
-/// digest), under a temporary name first.
-pub fn write(path: &Path, places: &[Place]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = BufWriter::new(File::create(&tmp)?);
+/// `places` as bytes: 20 each, little-endian (time, node, digest).
+pub fn to_bytes(places: &[Place]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(places.len() * PLACE_BYTES);
     for p in places {
-        file.write_all(&p.at_ns.to_le_bytes())?;
-        file.write_all(&p.node.to_le_bytes())?;
-        file.write_all(&p.digest.to_le_bytes())?;
+        bytes.extend(p.at_ns.to_le_bytes());
+        bytes.extend(p.node.to_le_bytes());
+        bytes.extend(p.digest.to_le_bytes());
     }
-    file.into_inner().map_err(io::IntoInnerError::into_error)?;
-    std::fs::rename(tmp, path)
+    bytes
 }
 
-/// Reads a file written by [`write`].
-pub fn read(path: &Path) -> io::Result<Vec<Place>> {
-    let mut bytes = Vec::new();
-    BufReader::new(File::open(path)?).read_to_end(&mut bytes)?;
-    if bytes.len() % PLACE_BYTES != 0 {
+/// Places from [`to_bytes`].
+pub fn from_bytes(bytes: &[u8]) -> io::Result<Vec<Place>> {
+    if !bytes.len().is_multiple_of(PLACE_BYTES) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{}: not a whole number of places", path.display()),
+            "not a whole number of places",
         ));
     }
     let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
@@ -91,6 +86,25 @@ pub fn read(path: &Path) -> io::Result<Vec<Place>> {
             digest: word(&c[12..20]),
         })
         .collect())
+}
+
+/// Writes `places` to `path` ([`to_bytes`]), under a temporary name first.
+pub fn write(path: &Path, places: &[Place]) -> io::Result<()> {
+    write_bytes(path, &to_bytes(places))
+}
+
+/// Writes places already in bytes ([`to_bytes`]) to `path`, under a
+/// temporary name first.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}
+
+/// Reads a file written by [`write`].
+pub fn read(path: &Path) -> io::Result<Vec<Place>> {
+    from_bytes(&std::fs::read(path)?)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// The workers' traces in one order.
