@@ -101,7 +101,7 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-/// Reads a file written by [`write`].
+/// Reads a file written by [`write()`].
 pub fn read(path: &Path) -> io::Result<Vec<Place>> {
     from_bytes(&std::fs::read(path)?)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
