@@ -20,12 +20,11 @@
 //! Output: `bench.csv` (one row per run) and `bench.md` (the same as a
 //! Markdown table, as printed), rewritten after every run.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
-
-use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use libp2p_sim::csvfile::{CsvBuf, write_atomic};

@@ -36,9 +36,6 @@ pub struct Ranks {
     pub others_peak_rss: u64,
 }
 
-/// This rank's part of the run. Returns `Ok(Some(..))` on rank 0,
-/// `Ok(None)` on the others. A rank whose run fails aborts every rank
-/// (`MPI_Abort`) after printing why: the others would wait for it forever.
 /// Starts MPI on this thread, which makes every MPI call of the run.
 pub fn start() -> anyhow::Result<Universe> {
     let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled)
@@ -51,6 +48,9 @@ pub fn rank(universe: &Universe) -> u32 {
     u32::try_from(universe.world().rank()).expect("ranks are not negative")
 }
 
+/// This rank's part of the run. Returns `Ok(Some(..))` on rank 0,
+/// `Ok(None)` on the others. A rank whose run fails aborts every rank
+/// (`MPI_Abort`) after printing why: the others would wait for it forever.
 pub fn run(
     universe: &Universe,
     args: &RunArgs,
@@ -105,7 +105,8 @@ pub fn run(
             world.abort(1)
         }
     };
-    let blob = pack(&report, watch)?;
+    // Rank 0's own trace is already where the merge reads it.
+    let blob = pack(&report, watch, index != 0)?;
     let root = world.process_at_rank(0);
     let size = Count::try_from(blob.len()).context("a rank's report exceeds 2 GiB")?;
     if index != 0 {
@@ -154,11 +155,11 @@ pub fn run(
 }
 
 /// A rank's report for rank 0: JSON, places, trace (`events.csv` of its
-/// directory, if it wrote one), CPU time in nanoseconds and peak RSS in
-/// bytes, each length-prefixed (u64, little-endian).
-fn pack(report: &RunReport, watch: &Stopwatch) -> anyhow::Result<Vec<u8>> {
+/// directory, if it wrote one and `with_trace`), CPU time in nanoseconds
+/// and peak RSS in bytes, each length-prefixed (u64, little-endian).
+fn pack(report: &RunReport, watch: &Stopwatch, with_trace: bool) -> anyhow::Result<Vec<u8>> {
     let (json, places) = workers::report_files(report)?;
-    let trace = match &report.trace_file {
+    let trace = match report.trace_file.as_ref().filter(|_| with_trace) {
         Some(path) => {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
         }

@@ -33,17 +33,16 @@ pub fn refusal(scenario: &Scenario, workers: u32) -> Option<String> {
 /// Why `scenario` cannot run on several workers as `flag` asks, if it
 /// cannot.
 pub fn refusal_as(scenario: &Scenario, flag: &str) -> Option<String> {
-    let workers = flag;
     if lookahead(&scenario.network).is_zero() {
         return Some(format!(
-            "{workers}: links between workers can have zero latency \
+            "{flag}: links between workers can have zero latency \
              (network.latency or network.latency_matrix), so there is no lookahead \
              to simulate ahead in; run it on one worker, or give every link a latency above zero"
         ));
     }
     if scenario.stop_when_bootstrapped {
         return Some(format!(
-            "{workers}: stop_when_bootstrapped needs every node's state in one \
+            "{flag}: stop_when_bootstrapped needs every node's state in one \
              process; run it on one worker"
         ));
     }
@@ -147,7 +146,6 @@ pub fn collect(args: &RunArgs, dir: &Path, count: u32, out: &Path) -> anyhow::Re
     let merged = places::merge(&places);
     report.trace_hash = merged.hash.clone();
     report.trace_events = merged.events;
-    report.trace_file = None;
     if args.trace || args.trace_filter.is_some() {
         let path = out.join("events.csv");
         places::merge_files(&traces, &merged, &path)

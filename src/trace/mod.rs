@@ -201,15 +201,19 @@ impl Trace {
     ) {
         let seq = self.events;
         self.events += 1;
-        self.mix(&(at.as_nanos() as u64).to_le_bytes());
+        let at_ns = at.as_nanos() as u64;
+        let peer_bytes = peer.map(|p| p.to_bytes());
+        let peer_bytes = peer_bytes.as_deref().unwrap_or(&[0]);
+        self.mix(&at_ns.to_le_bytes());
         self.mix(&node.to_le_bytes());
         self.mix(kind.as_bytes());
-        match peer {
-            Some(p) => self.mix(&p.to_bytes()),
-            None => self.mix(&[0]),
-        }
+        self.mix(peer_bytes);
         if let Some(places) = self.places.as_mut() {
-            places.push(Place::new(at, node, kind, peer));
+            places.push(Place {
+                at_ns,
+                node,
+                digest: places::digest_of(kind, peer_bytes),
+            });
         }
         let Some(out) = self.out.as_mut() else {
             return;

@@ -40,11 +40,13 @@ const PLACE_BYTES: usize = 8 + 4 + 8;
 /// FNV-1a over an event's kind and peer id (a zero byte when none): the
 /// same bytes the running hash of one worker mixes in after time and node.
 pub fn digest(kind: &str, peer: Option<&PeerId>) -> u64 {
-    let h = fnv(FNV_OFFSET, kind.as_bytes());
-    match peer {
-        Some(p) => fnv(h, &p.to_bytes()),
-        None => fnv(h, &[0]),
-    }
+    let peer = peer.map(|p| p.to_bytes());
+    digest_of(kind, peer.as_deref().unwrap_or(&[0]))
+}
+
+/// [`digest`] of a kind and the bytes that stand for its peer.
+pub(super) fn digest_of(kind: &str, peer: &[u8]) -> u64 {
+    fnv(fnv(FNV_OFFSET, kind.as_bytes()), peer)
 }
 
 impl Place {
