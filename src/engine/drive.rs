@@ -315,6 +315,10 @@ impl<B: NetworkBehaviour> Sim<B> {
             let end = self.window.as_ref().map_or(Duration::MAX, |w| w.end);
             if t < end {
                 let clock = self.nodes.host.expect_clock("advance_to");
+                if self.window.is_some() {
+                    let net = self.nodes.host.expect_network("a worker");
+                    net.release(t, clock.now());
+                }
                 self.timers_fired += clock.advance_to(t) as u64;
                 if self.window.is_some() {
                     self.nodes
@@ -353,11 +357,7 @@ impl<B: NetworkBehaviour> Sim<B> {
         // Nothing happens anywhere before `global`.
         let start = global.unwrap_or(Duration::MAX);
         window.end = start.saturating_add(window.lookahead);
-        let now = self.now();
-        self.nodes
-            .host
-            .expect_network("a worker")
-            .inject(inbound, now);
+        self.nodes.host.expect_network("a worker").hold(inbound);
     }
 
     /// Real time: sleeps until a task is woken (by a socket or a timer) or

@@ -125,20 +125,28 @@ impl Network {
             .map_or_else(Vec::new, |r| r.take_outbox())
     }
 
-    /// Takes in messages from other workers, in the order given (sort them
-    /// by [`Wire::order`](super::remote::Wire::order) first); `now` is the
-    /// virtual time of the window's end.
-    pub fn inject(&self, wires: Vec<super::remote::Wire>, now: Duration) {
+    /// Keeps messages from other workers until their arrival times; they
+    /// are taken in, in canonical order
+    /// ([`Wire::order`](super::remote::Wire::order)), by
+    /// [`Network::release`], whenever they were received.
+    pub fn hold(&self, wires: Vec<super::remote::Wire>) {
         if let Some(r) = &self.remote {
-            for w in wires {
-                r.inject(w, now);
-            }
+            r.hold(wires);
         }
     }
 
-    /// When the earliest SYN from another worker arrives, if one waits.
+    /// Takes in the held messages that arrive by `until`; call it before
+    /// the clock moves from `now` to `until`.
+    pub fn release(&self, until: Duration, now: Duration) {
+        if let Some(r) = &self.remote {
+            r.release(until, now);
+        }
+    }
+
+    /// When the earliest message or SYN from another worker arrives, if
+    /// one waits.
     pub fn next_arrival(&self) -> Option<Duration> {
-        self.remote.as_ref().and_then(|r| r.next_syn())
+        self.remote.as_ref().and_then(|r| r.next_arrival())
     }
 
     /// The worker of the node listening on `port`, if it is not this one.

@@ -123,6 +123,10 @@ struct RemoteState {
     outbox: Vec<Wire>,
     /// Receiving pipes of the local ends of remote connections.
     pipes: BTreeMap<(ConnKey, bool), Weak<dyn Inbox>>,
+    /// Messages received but not yet taken in, in canonical order: each is
+    /// taken in just before the clock reaches its arrival time, so what a
+    /// worker does never depends on when a message reached it.
+    held: BTreeMap<(Duration, NodeId, u64), Wire>,
     /// SYNs received, by arrival.
     syns: BTreeMap<(Duration, NodeId, u64), (ConnKey, u64)>,
     answers: BTreeMap<ConnKey, Answer>,
@@ -180,9 +184,38 @@ impl Remote {
         self.lock().answers.remove(&conn)
     }
 
-    /// The earliest SYN not yet delivered.
-    pub fn next_syn(&self) -> Option<Duration> {
-        self.lock().syns.first_key_value().map(|(k, _)| k.0)
+    /// The earliest arrival not yet delivered: a held message or a SYN.
+    pub fn next_arrival(&self) -> Option<Duration> {
+        let st = self.lock();
+        let held = st.held.first_key_value().map(|(k, _)| k.0);
+        let syn = st.syns.first_key_value().map(|(k, _)| k.0);
+        match (held, syn) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Keeps messages from other workers until their arrival.
+    pub fn hold(&self, wires: Vec<Wire>) {
+        let mut st = self.lock();
+        for w in wires {
+            st.held.insert(w.order(), w);
+        }
+    }
+
+    /// Takes in, in canonical order, every held message that arrives by
+    /// `until`; `now` is the current virtual time (before `until`).
+    pub fn release(&self, until: Duration, now: Duration) {
+        loop {
+            let wire = {
+                let mut st = self.lock();
+                match st.held.first_entry() {
+                    Some(e) if e.key().0 <= until => e.remove(),
+                    _ => return,
+                }
+            };
+            self.inject(wire, now);
+        }
     }
 
     /// Removes and returns the SYNs due by `now`, in arrival order.
@@ -200,8 +233,8 @@ impl Remote {
     }
 
     /// Takes in one message from another worker (in canonical order);
-    /// `now` is the virtual time of the window's end.
-    pub fn inject(&self, wire: Wire, now: Duration) {
+    /// `now` is the current virtual time.
+    fn inject(&self, wire: Wire, now: Duration) {
         let mut st = self.lock();
         match wire.body {
             Body::Syn { port } => {
