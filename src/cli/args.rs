@@ -64,9 +64,9 @@ pub struct RunArgs {
     /// libp2p's entropy, so that two processes differ.
     #[arg(long, hide = true)]
     pub unseeded_entropy: bool,
-    /// Split the run over N worker processes that meet at the ends of
-    /// lookahead windows (docs/parallel.md); the same seed and N give the
-    /// same files. Needs links of non-zero latency.
+    /// Split the run over N worker processes that run at most one
+    /// lookahead ahead of each other (docs/parallel.md); the same seed and
+    /// N give the same files. Needs links of non-zero latency.
     #[arg(
         long,
         value_name = "N",
@@ -75,6 +75,11 @@ pub struct RunArgs {
         conflicts_with = "realtime"
     )]
     pub workers: u32,
+    /// How the workers of `--workers` meet: `sliding` (each waits only
+    /// when a lookahead ahead of the others) or `barrier` (all wait at the
+    /// end of every lookahead window). The same files either way.
+    #[arg(long, value_name = "HOW", value_enum, default_value_t = SyncArg::Sliding)]
+    pub sync: SyncArg,
     /// Run as one worker of a run on several MPI ranks: `mpirun -n N sim
     /// run <scenario> --mpi` runs the scenario on N workers, one per rank,
     /// and rank 0 writes the files, the same as `--workers N` writes (needs
@@ -88,6 +93,26 @@ pub struct RunArgs {
     /// Set by the parent of a run on several workers: the hub's socket.
     #[arg(long, hide = true, value_name = "PATH")]
     pub hub: Option<PathBuf>,
+}
+
+/// `--sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncArg {
+    /// Sliding horizons.
+    Sliding,
+    /// A barrier at the end of every lookahead window.
+    Barrier,
+}
+
+impl SyncArg {
+    /// The engine's name for it.
+    pub fn schedule(self) -> libp2p_sim::engine::workers::Schedule {
+        use libp2p_sim::engine::workers::Schedule;
+        match self {
+            SyncArg::Sliding => Schedule::Sliding,
+            SyncArg::Barrier => Schedule::Barrier,
+        }
+    }
 }
 
 impl RunArgs {

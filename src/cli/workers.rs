@@ -14,7 +14,7 @@ use libp2p_sim::scenario::Scenario;
 use libp2p_sim::sim::{self, WorkerLink, WorkerSpec};
 use libp2p_sim::trace::places;
 
-use super::args::RunArgs;
+use super::args::{RunArgs, SyncArg};
 
 /// Where a worker writes its report for the parent.
 const REPORT: &str = "report.json";
@@ -54,7 +54,7 @@ pub fn spec(args: &RunArgs) -> Option<WorkerSpec> {
     Some(WorkerSpec {
         index: args.worker_index?,
         count: args.workers,
-        link: WorkerLink::Hub(args.hub.clone()?),
+        link: WorkerLink::Hub(args.hub.clone()?, args.sync.schedule()),
     })
 }
 
@@ -102,7 +102,7 @@ pub fn run(args: &RunArgs, seed: u64, out: &Path) -> anyhow::Result<RunReport> {
     let dir = out.join(".workers");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (statuses, routed) = run_local(&dir, args.workers, |i, socket| {
+    let (statuses, routed) = run_local(&dir, args.workers, args.sync.schedule(), |i, socket| {
         spawn(args, seed, i, socket, &dir)
     })
     .context("starting the workers")?;
@@ -171,6 +171,13 @@ fn spawn(args: &RunArgs, seed: u64, i: u32, socket: &Path, dir: &Path) -> io::Re
         .arg(&args.scenario)
         .args(["--seed", &seed.to_string()])
         .args(["--workers", &args.workers.to_string()])
+        .args([
+            "--sync",
+            match args.sync {
+                SyncArg::Sliding => "sliding",
+                SyncArg::Barrier => "barrier",
+            },
+        ])
         .args(["--worker-index", &i.to_string()])
         .arg("--hub")
         .arg(socket)

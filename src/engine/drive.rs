@@ -22,6 +22,7 @@ use libp2p::{Multiaddr, PeerId};
 use super::EngineError;
 use super::node::TimedEvent;
 use super::sim::Sim;
+use super::workers::Link;
 use crate::scheduler::NodeId;
 
 /// The real clock, for what the windows cost (never part of a run's
@@ -312,13 +313,31 @@ impl<B: NetworkBehaviour> Sim<B> {
     pub fn advance_to(&mut self, t: Duration) -> Duration {
         let mut t = t;
         loop {
+            if self.sliding() {
+                self.pull(false);
+                // What arrived may come before `t`.
+                if let Some(earlier) = self.next_timer().filter(|e| *e < t) {
+                    t = earlier;
+                }
+            }
             let end = self.window.as_ref().map_or(Duration::MAX, |w| w.end);
             if t < end {
-                let clock = self.nodes.host.expect_clock("advance_to");
                 if self.window.is_some() {
-                    let net = self.nodes.host.expect_network("a worker");
-                    net.release(t, clock.now());
+                    let now = self.now();
+                    self.nodes
+                        .host
+                        .expect_network("a worker")
+                        .release(t, now);
+                    // Keep the others' horizons moving while running.
+                    let due = self.window.as_ref().is_some_and(|w| {
+                        matches!(w.link, Link::Sliding(_))
+                            && t >= w.reported.saturating_add(w.lookahead / 4)
+                    });
+                    if due {
+                        self.report(Some(t));
+                    }
                 }
+                let clock = self.nodes.host.expect_clock("advance_to");
                 self.timers_fired += clock.advance_to(t) as u64;
                 if self.window.is_some() {
                     self.nodes
@@ -328,12 +347,24 @@ impl<B: NetworkBehaviour> Sim<B> {
                 }
                 return t;
             }
-            self.exchange(t);
+            if self.sliding() {
+                // At the horizon: promise `t` and wait for the others.
+                self.report(Some(t));
+                self.pull(true);
+            } else {
+                self.exchange(t);
+            }
             // What arrived may come before `t`.
             if let Some(earlier) = self.next_timer().filter(|e| *e < t) {
                 t = earlier;
             }
         }
+    }
+
+    fn sliding(&self) -> bool {
+        self.window
+            .as_ref()
+            .is_some_and(|w| matches!(w.link, Link::Sliding(_)))
     }
 
     /// The end of a window: sends what this worker sent to the others,
@@ -344,10 +375,12 @@ impl<B: NetworkBehaviour> Sim<B> {
         let out = net.take_outbox();
         let next = Some(self.next_timer().map_or(next, |n| n.min(next)));
         let window = self.window.as_mut().expect("only workers exchange");
+        let Link::Barrier(exchange) = &mut window.link else {
+            unreachable!("only a barrier exchanges at window ends");
+        };
         let sent = out.len() as u64;
         let started = wall_clock();
-        let (inbound, global) = window
-            .exchange
+        let (inbound, global) = exchange
             .exchange(out, next)
             .unwrap_or_else(|e| panic!("worker {}: exchange failed: {e}", window.workers.index));
         window.stats.waiting += wall_clock().saturating_sub(started);
@@ -358,6 +391,59 @@ impl<B: NetworkBehaviour> Sim<B> {
         let start = global.unwrap_or(Duration::MAX);
         window.end = start.saturating_add(window.lookahead);
         self.nodes.host.expect_network("a worker").hold(inbound);
+    }
+
+    /// Sliding horizons: sends what this worker sent to the others and
+    /// its promise, `next` bounded by its next event (`None`: it is done).
+    fn report(&mut self, next: Option<Duration>) {
+        let net = self.nodes.host.expect_network("a worker");
+        let out = net.take_outbox();
+        let next = next.map(|t| self.next_timer().map_or(t, |n| n.min(t)));
+        let window = self.window.as_mut().expect("only workers report");
+        let Link::Sliding(link) = &mut window.link else {
+            unreachable!("only sliding horizons report");
+        };
+        window.stats.windows += 1;
+        window.stats.sent += out.len() as u64;
+        if let Some(next) = next {
+            window.reported = next;
+        }
+        link.report(out, next, window.read)
+            .unwrap_or_else(|e| panic!("worker {}: report failed: {e}", window.workers.index));
+    }
+
+    /// Sliding horizons: holds what the others sent and takes the latest
+    /// horizon; with `wait`, waits until something comes.
+    fn pull(&mut self, wait: bool) {
+        let window = self.window.as_mut().expect("only workers pull");
+        let Link::Sliding(link) = &mut window.link else {
+            unreachable!("only sliding horizons pull");
+        };
+        let started = wait.then(wall_clock);
+        let got = link
+            .receive(wait)
+            .unwrap_or_else(|e| panic!("worker {}: receive failed: {e}", window.workers.index));
+        if let Some(started) = started {
+            window.stats.waiting += wall_clock().saturating_sub(started);
+        }
+        let net = self.nodes.host.expect_network("a worker");
+        for (wires, horizon) in got {
+            window.read += wires.len() as u64;
+            window.stats.received += wires.len() as u64;
+            window.end = horizon.unwrap_or(Duration::MAX);
+            net.hold(wires);
+        }
+    }
+
+    /// On several workers under sliding horizons, tells the others this
+    /// worker is done: sends what it still has to send, and promises to
+    /// do nothing more. Call it once the run has reached its end (dropping
+    /// the simulation does); the others may then run past its last time.
+    pub fn leave(&mut self) {
+        if self.sliding() && self.window.as_ref().is_some_and(|w| !w.left) {
+            self.report(None);
+            self.window.as_mut().expect("checked above").left = true;
+        }
     }
 
     /// Real time: sleeps until a task is woken (by a socket or a timer) or

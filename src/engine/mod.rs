@@ -79,6 +79,7 @@
 
 mod drive;
 mod faults;
+pub mod horizon;
 mod host;
 #[cfg(feature = "mpi")]
 pub mod mpi;

@@ -35,7 +35,7 @@ impl MpiExchange {
         };
         Worker {
             workers,
-            exchange: Box::new(MpiExchange { world }),
+            link: Link::Barrier(Box::new(MpiExchange { world })),
         }
     }
 }

@@ -13,7 +13,8 @@ use sim_runtime::{Clock, ClockGuard};
 
 use super::host::Host;
 use super::node::{self, EventHandler, SimNode, Tracer};
-use super::workers::{self, Exchange, SocketExchange, Worker};
+use super::horizon::SlidingSocket;
+use super::workers::{self, Link, Worker};
 use super::{EngineError, SimConfig, preflight, seeds};
 use crate::net::{LatencyModel, NetStats, Network, TcpNet, Workers};
 use crate::rng;
@@ -66,12 +67,18 @@ impl<B: NetworkBehaviour> NodeDriver for Nodes<B> {
 /// The windows of a simulation split over workers (see
 /// [`workers`](super::workers)).
 pub(super) struct Window {
-    pub exchange: Box<dyn Exchange>,
+    pub link: Link,
     pub workers: Workers,
     pub lookahead: Duration,
-    /// The current window ends here: nothing from another worker arrives
-    /// before it.
+    /// The current window ends here, or (sliding) the horizon: nothing
+    /// from another worker arrives before it.
     pub end: Duration,
+    /// Sliding: messages read from the others so far.
+    pub read: u64,
+    /// Sliding: the promise last sent.
+    pub reported: Duration,
+    /// Sliding: whether this worker told the others it is done.
+    pub left: bool,
     pub stats: WindowStats,
 }
 
@@ -126,10 +133,11 @@ impl<B: NetworkBehaviour> Sim<B> {
         };
         // A worker of `seeds::check_on_workers` joins the others.
         if let Some((index, count, hub)) = seeds::worker() {
-            let exchange = SocketExchange::connect(&hub, index).map_err(EngineError::Io)?;
+            let lookahead = workers::lookahead(&config.network);
+            let link = SlidingSocket::connect(&hub, index, lookahead).map_err(EngineError::Io)?;
             let worker = Worker {
                 workers: Workers { index, count },
-                exchange: Box::new(exchange),
+                link: Link::Sliding(Box::new(link)),
             };
             return Self::virtual_time(config, trace, true, Some(worker));
         }
@@ -192,7 +200,10 @@ impl<B: NetworkBehaviour> Sim<B> {
         let host = Host::Virtual { clock, net, model };
         let mut sim = Self::on(host, config, trace, owns_trace, Some(guard));
         sim.window = worker.filter(|w| w.workers.count > 1).map(|w| Window {
-            exchange: w.exchange,
+            link: w.link,
+            read: 0,
+            reported: Duration::ZERO,
+            left: false,
             workers: w.workers,
             lookahead,
             end: lookahead,
@@ -608,6 +619,8 @@ impl<B: NetworkBehaviour> Sim<B> {
 
 impl<B: NetworkBehaviour> Drop for Sim<B> {
     fn drop(&mut self) {
+        // What the connections' teardown sends stays here, as at a barrier.
+        self.leave();
         // Connection tasks hold streams whose drop talks to the network:
         // drop them while everything else is still there.
         self.sched.remove_all();

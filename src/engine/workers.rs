@@ -26,6 +26,8 @@ use std::process::{Child, ExitStatus};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub use super::horizon::HubStats;
+use super::horizon::{Sliding, accept, hub_sliding};
 use crate::net::{Wire, Workers, read_frame, write_frame};
 use crate::scenario::{Latency, Network as NetworkConfig};
 
@@ -42,12 +44,31 @@ pub trait Exchange {
     ) -> io::Result<(Vec<Wire>, Option<Duration>)>;
 }
 
-/// This worker's place and its exchange with the others.
+/// This worker's place and its link to the others.
 pub struct Worker {
     /// Which worker this is, of how many.
     pub workers: Workers,
-    /// How it exchanges messages with the others.
-    pub exchange: Box<dyn Exchange>,
+    /// How it meets the others.
+    pub link: Link,
+}
+
+/// How a worker meets the others; both give the same outputs.
+pub enum Link {
+    /// At the end of every lookahead window, all at once.
+    Barrier(Box<dyn Exchange>),
+    /// As it goes, waiting only when a lookahead ahead of the others
+    /// ([`horizon`](super::horizon)).
+    Sliding(Box<dyn Sliding>),
+}
+
+/// Which of the two ways the local backend uses (see [`Link`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// Lookahead windows with a barrier at each end.
+    Barrier,
+    /// Sliding horizons (the default: less waiting, same outputs).
+    #[default]
+    Sliding,
 }
 
 /// The smallest one-way latency a link between two workers can have under
@@ -182,15 +203,6 @@ impl RelayServer {
     }
 }
 
-/// What the hub saw of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HubStats {
-    /// Windows (exchanges) completed.
-    pub windows: u64,
-    /// Messages routed between workers.
-    pub messages: u64,
-}
-
 /// The parent's side of the local backend: accepts `count` workers on
 /// `listener` (giving up when `alive` says a worker ended before it
 /// connected), then, window after window, reads one frame from each (in
@@ -201,38 +213,9 @@ pub struct HubStats {
 pub fn hub(
     listener: &UnixListener,
     count: u32,
-    mut alive: impl FnMut() -> bool,
+    alive: impl FnMut() -> bool,
 ) -> io::Result<HubStats> {
-    let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
-    listener.set_nonblocking(true)?;
-    for _ in 0..count {
-        let mut stream = loop {
-            match listener.accept() {
-                Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !alive() {
-                        return Err(io::Error::other("a worker ended before it joined"));
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        stream.set_nonblocking(false)?;
-        let mut index = [0u8; 4];
-        io::Read::read_exact(&mut stream, &mut index)?;
-        let i = u32::from_le_bytes(index) as usize;
-        let slot = streams.get_mut(i).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "worker index out of range")
-        })?;
-        *slot = Some(stream);
-    }
-    let mut streams: Vec<UnixStream> = streams
-        .into_iter()
-        .map(|s| {
-            s.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a worker index twice"))
-        })
-        .collect::<io::Result<_>>()?;
+    let mut streams = accept(listener, count, alive)?;
     let mut stats = HubStats::default();
     loop {
         let mut inboxes: Vec<Vec<Wire>> = (0..count).map(|_| Vec::new()).collect();
@@ -261,13 +244,15 @@ pub fn hub(
 
 /// Runs one simulation on `count` local worker processes: binds the hub's
 /// socket in `dir` (which must exist), starts worker `i` with
-/// `spawn(i, socket)`, routes their messages until they end ([`hub`]), and
+/// `spawn(i, socket)`, routes their messages until they end ([`hub`] or
+/// [`hub_sliding`], as `schedule` says; the workers must connect alike), and
 /// waits for them. Returns each worker's exit status, in worker order, and
 /// what the hub saw (an error if a worker ended before it joined, or the
 /// routing failed).
 pub fn run_local(
     dir: &Path,
     count: u32,
+    schedule: Schedule,
     mut spawn: impl FnMut(u32, &Path) -> io::Result<Child>,
 ) -> io::Result<(Vec<ExitStatus>, io::Result<HubStats>)> {
     let socket = dir.join("hub.sock");
@@ -276,11 +261,15 @@ pub fn run_local(
     let mut children: Vec<Child> = (0..count)
         .map(|i| spawn(i, &socket))
         .collect::<io::Result<_>>()?;
-    let routed = hub(&listener, count, || {
+    let alive = || {
         children
             .iter_mut()
             .all(|c| c.try_wait().ok().flatten().is_none())
-    });
+    };
+    let routed = match schedule {
+        Schedule::Barrier => hub(&listener, count, alive),
+        Schedule::Sliding => hub_sliding(&listener, count, alive),
+    };
     let statuses = children
         .iter_mut()
         .map(Child::wait)

@@ -32,7 +32,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::engine::workers::{Exchange, SocketExchange, Worker};
+use crate::engine::horizon::SlidingSocket;
+use crate::engine::workers::{Exchange, Link, Schedule, SocketExchange, Worker, lookahead};
 use crate::engine::{
     EngineError, NodeId, Sim, SimConfig, Trace, TraceFilter, TraceHandle, Workers,
 };
@@ -93,8 +94,9 @@ pub struct WorkerSpec {
 /// How a worker reaches the others.
 pub enum WorkerLink {
     /// The local backend: the Unix socket of the hub in the parent process
-    /// (`sim run --workers N`).
-    Hub(PathBuf),
+    /// (`sim run --workers N`), which meets the workers as the schedule
+    /// says.
+    Hub(PathBuf, Schedule),
     /// Any other exchange, made from the run's thread: e.g. a
     /// [`crate::engine::workers::relay`] to MPI on the main thread
     /// (`mpirun -n N sim run --mpi`).
@@ -183,16 +185,24 @@ pub fn run_here(
                     "stop_when_bootstrapped needs every node's state in one process; it cannot run on several workers".into(),
                 )));
             }
-            let exchange: Box<dyn Exchange> = match spec.link {
-                WorkerLink::Hub(hub) => Box::new(SocketExchange::connect(&hub, spec.index)?),
-                WorkerLink::Exchange(exchange) => exchange,
+            let link = match spec.link {
+                WorkerLink::Hub(hub, Schedule::Barrier) => {
+                    Link::Barrier(Box::new(SocketExchange::connect(&hub, spec.index)?))
+                }
+                WorkerLink::Hub(hub, Schedule::Sliding) => {
+                    let lookahead = lookahead(&config.network);
+                    Link::Sliding(Box::new(SlidingSocket::connect(
+                        &hub, spec.index, lookahead,
+                    )?))
+                }
+                WorkerLink::Exchange(exchange) => Link::Barrier(exchange),
             };
             let worker = Worker {
                 workers: Workers {
                     index: spec.index,
                     count: spec.count,
                 },
-                exchange,
+                link,
             };
             Sim::on_worker(config, trace.clone(), worker)?
         }

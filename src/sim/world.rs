@@ -467,6 +467,7 @@ impl Simulation {
                 self.recorder.session(record);
             }
         }
+        self.sim.leave();
         let mut stats = self.sim.scheduler_stats();
         stats.timers_fired = self.sim.timers_fired();
         stats.scenario_events = self.scenario_events;

@@ -1,0 +1,398 @@
+//! Sliding horizons: workers that meet without a barrier.
+//!
+//! In lookahead windows ([`workers`](super::workers)) every worker waits at
+//! the end of every window for the slowest one, so the imbalance of each
+//! window is paid at each. Here (Chandy–Misra–Bryant with lookahead) a
+//! worker instead sends its messages and a *promise* as it goes: "I do
+//! nothing before `P` unless a message I have not read yet arrives
+//! earlier; I have read `r` messages". From the latest promises and the
+//! messages still unread, the [`hub_sliding`] works out each worker's
+//! *horizon*: the earliest time a message not yet sent to it could arrive
+//! ([`horizons`]). A worker runs every event before its horizon on its
+//! own and waits only when it gets there, that is, when it is a whole
+//! lookahead ahead of the slowest worker it could hear from.
+//!
+//! The schedule changes, the simulation does not: a worker takes in each
+//! message from another worker just before its clock reaches the
+//! message's arrival time, in canonical order, whenever the message was
+//! received (`Network::release`), and every message reaches it before its
+//! horizon passes the arrival. So the outputs are those of the barrier,
+//! byte for byte, which a test checks.
+//!
+//! A worker's side is the [`Sliding`] trait; [`SlidingSocket`] is its local
+//! backend, a Unix socket to the hub in the parent process, read by a
+//! thread of its own so that a busy worker's socket never fills.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::net::{Wire, read_frame, write_frame};
+
+/// A horizon update from the hub, with the messages routed before it.
+pub type Inbound = (Vec<Wire>, Option<Duration>);
+
+/// A worker's link to the others under sliding horizons.
+pub trait Sliding {
+    /// Sends `out` (messages for other workers) and a promise: this
+    /// worker does nothing before `next` (`None`: nothing ever again)
+    /// unless a message it has not read arrives earlier; it has read `read`
+    /// messages so far.
+    fn report(&mut self, out: Vec<Wire>, next: Option<Duration>, read: u64) -> io::Result<()>;
+    /// What arrived since the last call: messages for this worker and new
+    /// horizons (`None`: no other worker can send anything any more), in
+    /// the order they came. With `wait`, waits for at least one.
+    fn receive(&mut self, wait: bool) -> io::Result<Vec<Inbound>>;
+}
+
+/// The local backend of [`Sliding`]: a Unix socket to [`hub_sliding`].
+pub struct SlidingSocket {
+    stream: UnixStream,
+    inbound: mpsc::Receiver<io::Result<Inbound>>,
+}
+
+impl SlidingSocket {
+    /// Connects worker `index`, whose links to other workers have
+    /// `lookahead` (see [`lookahead`](super::workers::lookahead)), to the
+    /// hub listening at `path`.
+    pub fn connect(path: &Path, index: u32, lookahead: Duration) -> io::Result<SlidingSocket> {
+        let mut stream = UnixStream::connect(path)?;
+        io::Write::write_all(&mut stream, &index.to_le_bytes())?;
+        let nanos = u64::try_from(lookahead.as_nanos()).unwrap_or(u64::MAX);
+        io::Write::write_all(&mut stream, &nanos.to_le_bytes())?;
+        let mut reading = stream.try_clone()?;
+        let (tx, inbound) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("sliding-{index}"))
+            .spawn(move || {
+                loop {
+                    let frame = read_frame(&mut reading).and_then(|f| {
+                        f.ok_or_else(|| {
+                            io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "the hub ended before this worker (see the other workers' output)",
+                            )
+                        })
+                    });
+                    let end = frame.is_err();
+                    if tx.send(frame).is_err() || end {
+                        return;
+                    }
+                }
+            })?;
+        Ok(SlidingSocket { stream, inbound })
+    }
+}
+
+impl Sliding for SlidingSocket {
+    fn report(&mut self, out: Vec<Wire>, next: Option<Duration>, read: u64) -> io::Result<()> {
+        write_report(&mut self.stream, &out, next, read)
+    }
+
+    fn receive(&mut self, wait: bool) -> io::Result<Vec<Inbound>> {
+        let mut got = Vec::new();
+        if wait {
+            let first = self.inbound.recv().map_err(|_| {
+                io::Error::new(io::ErrorKind::BrokenPipe, "the socket's reader ended")
+            })?;
+            got.push(first?);
+        }
+        while let Ok(frame) = self.inbound.try_recv() {
+            got.push(frame?);
+        }
+        Ok(got)
+    }
+}
+
+impl Drop for SlidingSocket {
+    fn drop(&mut self) {
+        // Ends the reader thread's wait (the hub sees the end of file).
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+fn write_report(
+    out: &mut UnixStream,
+    wires: &[Wire],
+    next: Option<Duration>,
+    read: u64,
+) -> io::Result<()> {
+    write_frame(out, wires, next)?;
+    io::Write::write_all(out, &read.to_le_bytes())
+}
+
+fn read_report(input: &mut UnixStream) -> io::Result<Option<(Vec<Wire>, Option<Duration>, u64)>> {
+    let Some((wires, next)) = read_frame(input)? else {
+        return Ok(None);
+    };
+    let mut read = [0u8; 8];
+    io::Read::read_exact(input, &mut read)?;
+    Ok(Some((wires, next, u64::from_le_bytes(read))))
+}
+
+/// What the hub saw of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubStats {
+    /// Windows (exchanges) completed.
+    pub windows: u64,
+    /// Messages routed between workers.
+    pub messages: u64,
+}
+
+/// Accepts `count` workers on `listener`, each naming its index first;
+/// returns their streams in worker order (gives up when `alive` says a
+/// worker ended before it connected).
+pub(super) fn accept(
+    listener: &UnixListener,
+    count: u32,
+    mut alive: impl FnMut() -> bool,
+) -> io::Result<Vec<UnixStream>> {
+    let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
+    listener.set_nonblocking(true)?;
+    for _ in 0..count {
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !alive() {
+                        return Err(io::Error::other("a worker ended before it joined"));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        stream.set_nonblocking(false)?;
+        let mut index = [0u8; 4];
+        io::Read::read_exact(&mut stream, &mut index)?;
+        let i = u32::from_le_bytes(index) as usize;
+        let slot = streams.get_mut(i).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "worker index out of range")
+        })?;
+        *slot = Some(stream);
+    }
+    streams
+        .into_iter()
+        .map(|s| {
+            s.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a worker index twice"))
+        })
+        .collect()
+}
+
+/// Each worker's horizon, from `floor[x]`: the earliest time worker `x`
+/// may still do anything (its promise, or an unread message's arrival;
+/// `Duration::MAX`: never). A message reaching worker `i` is sent by some
+/// `x` at an event of `x`, which happens at `floor[x]` at the earliest or
+/// is caused by a message from some `y`, arriving at least `lookahead`
+/// after `floor[y]`; and it arrives `lookahead` after it is sent at the
+/// earliest. Longer chains arrive later still.
+pub fn horizons(floor: &[Duration], lookahead: Duration) -> Vec<Duration> {
+    let n = floor.len();
+    let min_but = |skip: usize, of: &dyn Fn(usize) -> Duration| {
+        (0..n)
+            .filter(|&j| j != skip)
+            .map(of)
+            .min()
+            .unwrap_or(Duration::MAX)
+    };
+    let earliest: Vec<Duration> = (0..n)
+        .map(|x| {
+            let caused = min_but(x, &|y| floor[y]).saturating_add(lookahead);
+            floor[x].min(caused)
+        })
+        .collect();
+    (0..n)
+        .map(|i| min_but(i, &|x| earliest[x]).saturating_add(lookahead))
+        .collect()
+}
+
+/// The hub's view of one worker.
+struct Seen {
+    promise: Duration,
+    /// Arrival times of the messages written to it and not yet read, by
+    /// their number among all messages written to it.
+    unread: VecDeque<(u64, Duration)>,
+    written: u64,
+    horizon: Duration,
+    ended: bool,
+}
+
+impl Seen {
+    fn floor(&self) -> Duration {
+        if self.ended {
+            return Duration::MAX;
+        }
+        let unread = self.unread.iter().map(|(_, at)| *at).min();
+        unread.map_or(self.promise, |u| u.min(self.promise))
+    }
+}
+
+/// The parent's side of the local backend under sliding horizons: accepts
+/// `count` workers on `listener` (as [`hub`](super::workers::hub) does),
+/// each naming its lookahead, then routes each worker's messages as they
+/// come and sends each worker its horizon whenever it moves. Returns when
+/// every worker has closed its socket.
+pub fn hub_sliding(
+    listener: &UnixListener,
+    count: u32,
+    alive: impl FnMut() -> bool,
+) -> io::Result<HubStats> {
+    let mut streams = accept(listener, count, alive)?;
+    let mut lookahead = Duration::MAX;
+    for stream in &mut streams {
+        let mut nanos = [0u8; 8];
+        io::Read::read_exact(stream, &mut nanos)?;
+        lookahead = lookahead.min(Duration::from_nanos(u64::from_le_bytes(nanos)));
+    }
+    let (tx, reports) = mpsc::channel();
+    for (i, stream) in streams.iter().enumerate() {
+        let mut reading = stream.try_clone()?;
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name(format!("hub-{i}"))
+            .spawn(move || {
+                loop {
+                    let report = read_report(&mut reading);
+                    let end = !matches!(report, Ok(Some(_)));
+                    if tx.send((i, report)).is_err() || end {
+                        return;
+                    }
+                }
+            })?;
+    }
+    drop(tx);
+    let mut seen: Vec<Seen> = (0..count)
+        .map(|_| Seen {
+            promise: Duration::ZERO,
+            unread: VecDeque::new(),
+            written: 0,
+            horizon: lookahead,
+            ended: false,
+        })
+        .collect();
+    let mut stats = HubStats::default();
+    let mut open = count;
+    while open > 0 {
+        let (x, report) = reports.recv().map_err(|_| {
+            io::Error::new(io::ErrorKind::BrokenPipe, "the hub's readers ended")
+        })?;
+        // A worker that is done may close its socket with frames unread,
+        // which resets it; before that, an error is a failure.
+        let report = match report {
+            Err(_) if seen[x].ended => None,
+            report => report?,
+        };
+        let Some((wires, promise, read)) = report else {
+            seen[x].ended = true;
+            open -= 1;
+            send_horizons(&mut streams, &mut seen, lookahead)?;
+            continue;
+        };
+        stats.windows += 1;
+        let mut outboxes: Vec<Vec<Wire>> = (0..count).map(|_| Vec::new()).collect();
+        for wire in wires {
+            let dest = outboxes
+                .get_mut(wire.dest as usize)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no such worker"))?;
+            dest.push(wire);
+        }
+        for (d, out) in outboxes.into_iter().enumerate() {
+            if out.is_empty() || seen[d].ended {
+                continue;
+            }
+            stats.messages += out.len() as u64;
+            let to = &mut seen[d];
+            for w in &out {
+                to.unread.push_back((to.written, w.at));
+                to.written += 1;
+            }
+            let wire_h = (to.horizon != Duration::MAX).then_some(to.horizon);
+            // A worker that is done may be gone already (its messages
+            // arrive after its end); one that failed shows in its status.
+            if write_frame(&mut streams[d], &out, wire_h).is_err() {
+                to.ended = true;
+            }
+        }
+        let me = &mut seen[x];
+        me.promise = promise.unwrap_or(Duration::MAX);
+        // `None`: the worker is done and may go.
+        me.ended |= promise.is_none();
+        while me.unread.front().is_some_and(|(n, _)| *n < read) {
+            me.unread.pop_front();
+        }
+        send_horizons(&mut streams, &mut seen, lookahead)?;
+    }
+    Ok(stats)
+}
+
+/// Sends each open worker its horizon if it moved.
+fn send_horizons(
+    streams: &mut [UnixStream],
+    seen: &mut [Seen],
+    lookahead: Duration,
+) -> io::Result<()> {
+    let floor: Vec<Duration> = seen.iter().map(Seen::floor).collect();
+    for (i, h) in horizons(&floor, lookahead).into_iter().enumerate() {
+        let to = &mut seen[i];
+        if to.ended || h == to.horizon {
+            continue;
+        }
+        to.horizon = h;
+        let wire_h = (h != Duration::MAX).then_some(h);
+        if write_frame(&mut streams[i], &[], wire_h).is_err() {
+            to.ended = true;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const L: Duration = Duration::from_millis(20);
+    fn ms(m: u64) -> Duration {
+        Duration::from_millis(m)
+    }
+
+    #[test]
+    fn a_worker_runs_a_lookahead_past_what_the_others_may_still_cause() {
+        // Worker 1 waits at 500 ms, worker 0 is at 100 ms: worker 1 may
+        // hear from worker 0 at 120 ms, and worker 0 from worker 1 only
+        // after its own message came back, at 140 ms.
+        assert_eq!(horizons(&[ms(100), ms(500)], L), vec![ms(140), ms(120)]);
+        // Both idle until far apart: the earlier one runs to the later
+        // one's time plus L.
+        assert_eq!(horizons(&[ms(100), ms(105)], L), vec![ms(125), ms(120)]);
+    }
+
+    #[test]
+    fn a_third_worker_bounds_the_others_through_its_messages() {
+        // 2 at 100 ms may reach 0 and 1 at 120 ms; they answer at 140 ms
+        // at the earliest.
+        let h = horizons(&[ms(900), ms(900), ms(100)], L);
+        assert_eq!(h, vec![ms(120), ms(120), ms(140)]);
+    }
+
+    #[test]
+    fn ended_workers_bound_nobody() {
+        let never = Duration::MAX;
+        assert_eq!(horizons(&[ms(100), never], L), vec![never, ms(120)]);
+        assert_eq!(horizons(&[never, never], L), vec![never, never]);
+    }
+
+    #[test]
+    fn an_unread_message_holds_its_reader_back() {
+        let seen = Seen {
+            promise: ms(500),
+            unread: VecDeque::from([(3, ms(260)), (4, ms(240))]),
+            written: 5,
+            horizon: L,
+            ended: false,
+        };
+        assert_eq!(seen.floor(), ms(240));
+    }
+}
