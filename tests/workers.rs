@@ -1,7 +1,8 @@
 //! `sim run --workers N` end to end: the same seed and worker count give
 //! the same files across processes; every node of the scenario is in the
-//! merged files; the model is the same as on one worker; scenarios without
-//! lookahead are refused.
+//! merged files; the model is the same as on one worker; sliding horizons
+//! and the barrier give the same files; scenarios without lookahead are
+//! refused.
 
 mod common;
 
@@ -65,6 +66,44 @@ fn two_workers_write_the_same_files_for_the_same_seed() {
             !a.join(".workers").exists(),
             "the workers' files are cleaned up"
         );
+    }
+}
+
+#[test]
+fn sliding_horizons_write_the_same_files_as_the_barrier() {
+    for (seed, workers) in [("3", "2"), ("7", "3")] {
+        let dirs: Vec<_> = ["sliding", "barrier"]
+            .into_iter()
+            .map(|how| {
+                let dir = scratch(&format!("sync-{how}-{workers}"));
+                sim_ok(&[
+                    "run",
+                    CHURN,
+                    "--seed",
+                    seed,
+                    "--workers",
+                    workers,
+                    "--sync",
+                    how,
+                    "--no-plot",
+                    "--out",
+                    dir.to_str().unwrap(),
+                ]);
+                dir
+            })
+            .collect();
+        for file in [
+            "discovery.csv",
+            "routing_table.csv",
+            "network.csv",
+            "lookups.csv",
+            "summary.csv",
+        ] {
+            assert!(
+                read(&dirs[0], file) == read(&dirs[1], file),
+                "{workers} workers: {file} differs between --sync sliding and barrier"
+            );
+        }
     }
 }
 

@@ -324,10 +324,7 @@ impl<B: NetworkBehaviour> Sim<B> {
             if t < end {
                 if self.window.is_some() {
                     let now = self.now();
-                    self.nodes
-                        .host
-                        .expect_network("a worker")
-                        .release(t, now);
+                    self.nodes.host.expect_network("a worker").release(t, now);
                     // Keep the others' horizons moving while running.
                     let due = self.window.as_ref().is_some_and(|w| {
                         matches!(w.link, Link::Sliding(_))

@@ -184,12 +184,13 @@ pub(super) fn accept(
 
 /// Each worker's horizon, from `floor[x]`: the earliest time worker `x`
 /// may still do anything (its promise, or an unread message's arrival;
-/// `Duration::MAX`: never). A message reaching worker `i` is sent by some
+/// `None`: it is done, and ignores what it is sent; `Duration::MAX`: a
+/// horizon without bound). A message reaching worker `i` is sent by some
 /// `x` at an event of `x`, which happens at `floor[x]` at the earliest or
 /// is caused by a message from some `y`, arriving at least `lookahead`
 /// after `floor[y]`; and it arrives `lookahead` after it is sent at the
 /// earliest. Longer chains arrive later still.
-pub fn horizons(floor: &[Duration], lookahead: Duration) -> Vec<Duration> {
+pub fn horizons(floor: &[Option<Duration>], lookahead: Duration) -> Vec<Duration> {
     let n = floor.len();
     let min_but = |skip: usize, of: &dyn Fn(usize) -> Duration| {
         (0..n)
@@ -198,10 +199,11 @@ pub fn horizons(floor: &[Duration], lookahead: Duration) -> Vec<Duration> {
             .min()
             .unwrap_or(Duration::MAX)
     };
+    let at = |x: usize| floor[x].unwrap_or(Duration::MAX);
     let earliest: Vec<Duration> = (0..n)
-        .map(|x| {
-            let caused = min_but(x, &|y| floor[y]).saturating_add(lookahead);
-            floor[x].min(caused)
+        .map(|x| match floor[x] {
+            Some(own) => own.min(min_but(x, &at).saturating_add(lookahead)),
+            None => Duration::MAX,
         })
         .collect();
     (0..n)
@@ -221,12 +223,12 @@ struct Seen {
 }
 
 impl Seen {
-    fn floor(&self) -> Duration {
+    fn floor(&self) -> Option<Duration> {
         if self.ended {
-            return Duration::MAX;
+            return None;
         }
         let unread = self.unread.iter().map(|(_, at)| *at).min();
-        unread.map_or(self.promise, |u| u.min(self.promise))
+        Some(unread.map_or(self.promise, |u| u.min(self.promise)))
     }
 }
 
@@ -276,9 +278,9 @@ pub fn hub_sliding(
     let mut stats = HubStats::default();
     let mut open = count;
     while open > 0 {
-        let (x, report) = reports.recv().map_err(|_| {
-            io::Error::new(io::ErrorKind::BrokenPipe, "the hub's readers ended")
-        })?;
+        let (x, report) = reports
+            .recv()
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the hub's readers ended"))?;
         // A worker that is done may close its socket with frames unread,
         // which resets it; before that, an error is a failure.
         let report = match report {
@@ -334,7 +336,7 @@ fn send_horizons(
     seen: &mut [Seen],
     lookahead: Duration,
 ) -> io::Result<()> {
-    let floor: Vec<Duration> = seen.iter().map(Seen::floor).collect();
+    let floor: Vec<Option<Duration>> = seen.iter().map(Seen::floor).collect();
     for (i, h) in horizons(&floor, lookahead).into_iter().enumerate() {
         let to = &mut seen[i];
         if to.ended || h == to.horizon {
@@ -363,25 +365,34 @@ mod tests {
         // Worker 1 waits at 500 ms, worker 0 is at 100 ms: worker 1 may
         // hear from worker 0 at 120 ms, and worker 0 from worker 1 only
         // after its own message came back, at 140 ms.
-        assert_eq!(horizons(&[ms(100), ms(500)], L), vec![ms(140), ms(120)]);
+        let h = horizons(&[Some(ms(100)), Some(ms(500))], L);
+        assert_eq!(h, vec![ms(140), ms(120)]);
         // Both idle until far apart: the earlier one runs to the later
         // one's time plus L.
-        assert_eq!(horizons(&[ms(100), ms(105)], L), vec![ms(125), ms(120)]);
+        let h = horizons(&[Some(ms(100)), Some(ms(105))], L);
+        assert_eq!(h, vec![ms(125), ms(120)]);
     }
 
     #[test]
     fn a_third_worker_bounds_the_others_through_its_messages() {
         // 2 at 100 ms may reach 0 and 1 at 120 ms; they answer at 140 ms
         // at the earliest.
-        let h = horizons(&[ms(900), ms(900), ms(100)], L);
+        let h = horizons(&[Some(ms(900)), Some(ms(900)), Some(ms(100))], L);
         assert_eq!(h, vec![ms(120), ms(120), ms(140)]);
     }
 
     #[test]
     fn ended_workers_bound_nobody() {
-        let never = Duration::MAX;
-        assert_eq!(horizons(&[ms(100), never], L), vec![never, ms(120)]);
-        assert_eq!(horizons(&[never, never], L), vec![never, never]);
+        let unbounded = Duration::MAX;
+        // Worker 1 is done: worker 0 hears from nobody any more.
+        assert_eq!(
+            horizons(&[Some(ms(100)), None], L),
+            vec![unbounded, ms(120)]
+        );
+        assert_eq!(horizons(&[None, None], L), vec![unbounded, unbounded]);
+        // A worker with nothing planned may still be woken, and answer.
+        let h = horizons(&[Some(ms(100)), Some(unbounded)], L);
+        assert_eq!(h, vec![ms(140), ms(120)]);
     }
 
     #[test]
@@ -393,6 +404,6 @@ mod tests {
             horizon: L,
             ended: false,
         };
-        assert_eq!(seen.floor(), ms(240));
+        assert_eq!(seen.floor(), Some(ms(240)));
     }
 }

@@ -315,15 +315,16 @@ pub fn run_seed_on_workers(name: &str, seed: u64, count: u32) -> Vec<SeedRun> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
     let file = |i: u32, what: &str| std::fs::File::create(dir.join(format!("worker-{i}.{what}")));
-    let (statuses, hub) = super::workers::run_local(&dir, count, Default::default(), |i, socket| {
-        child_command(name, seed)
-            .env(WORKER_VAR, format!("{i}/{count}"))
-            .env(HUB_VAR, socket)
-            .stdout(file(i, "out")?)
-            .stderr(file(i, "err")?)
-            .spawn()
-    })
-    .expect("the test binary runs itself as workers");
+    let (statuses, hub) =
+        super::workers::run_local(&dir, count, Default::default(), |i, socket| {
+            child_command(name, seed)
+                .env(WORKER_VAR, format!("{i}/{count}"))
+                .env(HUB_VAR, socket)
+                .stdout(file(i, "out")?)
+                .stderr(file(i, "err")?)
+                .spawn()
+        })
+        .expect("the test binary runs itself as workers");
     let runs = statuses
         .into_iter()
         .enumerate()

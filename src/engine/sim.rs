@@ -11,9 +11,9 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use sim_runtime::{Clock, ClockGuard};
 
+use super::horizon::SlidingSocket;
 use super::host::Host;
 use super::node::{self, EventHandler, SimNode, Tracer};
-use super::horizon::SlidingSocket;
 use super::workers::{self, Link, Worker};
 use super::{EngineError, SimConfig, preflight, seeds};
 use crate::net::{LatencyModel, NetStats, Network, TcpNet, Workers};

@@ -148,7 +148,7 @@ fn links_without_latency_leave_no_lookahead_and_are_refused() {
     assert_eq!(super::workers::lookahead(&config.network), Duration::ZERO);
     let worker = super::workers::Worker {
         workers: crate::net::Workers { index: 0, count: 2 },
-        exchange: Box::new(Unused),
+        link: super::workers::Link::Barrier(Box::new(Unused)),
     };
     let err = Sim::<ping::Behaviour>::on_worker(config, crate::trace::Trace::hash_only(), worker)
         .err()
@@ -203,6 +203,78 @@ fn the_hub_routes_each_message_to_its_worker_and_agrees_on_the_next_window() {
     }
     assert_eq!(stats.windows, 2);
     assert_eq!(stats.messages, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
+    use super::horizon::{Sliding, SlidingSocket, hub_sliding};
+    use crate::net::{Body, ConnKey, Wire};
+    let dir = std::env::temp_dir().join(format!("libp2p-sim-slide-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("hub.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let l = ms(20);
+    // Worker 0 promises 100 ms and sends worker 1 a message arriving at
+    // 130 ms; worker 1 promises 500 ms. Worker 0 may run until worker 1
+    // could answer what worker 0 sends at 100 ms (140 ms); worker 1 until
+    // worker 0 may reach it (120 ms), then, once worker 0 is done, freely.
+    let zero = {
+        let socket = socket.clone();
+        std::thread::spawn(move || {
+            let mut link = SlidingSocket::connect(&socket, 0, l).unwrap();
+            let msg = Wire {
+                at: ms(130),
+                src: 0,
+                seq: 0,
+                dest: 1,
+                conn: ConnKey { dialer: 0, n: 1 },
+                body: Body::Accept,
+            };
+            link.report(vec![msg], Some(ms(100)), 0).unwrap();
+            let mut horizons = Vec::new();
+            while horizons.last() != Some(&Some(ms(140))) {
+                for (wires, h) in link.receive(true).unwrap() {
+                    assert!(wires.is_empty(), "nothing is sent to worker 0");
+                    horizons.push(h);
+                }
+            }
+            link.report(Vec::new(), None, 0).unwrap();
+            horizons
+        })
+    };
+    let one = std::thread::spawn(move || {
+        let mut link = SlidingSocket::connect(&socket, 1, l).unwrap();
+        link.report(Vec::new(), Some(ms(500)), 0).unwrap();
+        let (mut got, mut horizons) = (Vec::new(), Vec::new());
+        while horizons.last() != Some(&None) {
+            for (wires, h) in link.receive(true).unwrap() {
+                if !wires.is_empty() {
+                    got.extend(wires.into_iter().map(|w| (w.src, w.at)));
+                    link.report(Vec::new(), Some(ms(130)), 1).unwrap();
+                }
+                horizons.push(h);
+            }
+        }
+        link.report(Vec::new(), None, 1).unwrap();
+        (got, horizons)
+    });
+    let stats = hub_sliding(&listener, 2, || true).unwrap();
+    let zero = zero.join().unwrap();
+    let (got, one) = one.join().unwrap();
+    assert_eq!(got, vec![(0, ms(130))]);
+    assert!(
+        zero.iter().all(|h| h.is_some_and(|h| h <= ms(140))),
+        "{zero:?}"
+    );
+    let (last, before) = one.split_last().unwrap();
+    assert_eq!(*last, None, "unbounded once worker 0 is done");
+    assert!(
+        before.iter().all(|h| h.is_some_and(|h| h <= ms(120))),
+        "{one:?}"
+    );
+    assert_eq!(stats.messages, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
