@@ -10,7 +10,8 @@
 //! each through node 0, on links of 20 to 80 ms (bootstrap.toml's); the
 //! run lasts `--secs` of virtual time. With `--workers N > 1` the binary
 //! starts N copies of itself as workers and routes their messages (the
-//! local backend of `engine::workers`). Every worker prints one line: its
+//! local backend of `engine::workers`; `--sync barrier` for lookahead
+//! windows instead of sliding horizons). Every worker prints one line: its
 //! nodes, the routing-table entries they hold at the end, its trace hash,
 //! its windows, the messages it sent and received, and the wall time it
 //! spent in exchanges. Time it as a whole process from outside.
@@ -26,7 +27,8 @@ use std::time::Duration;
 
 use libp2p::identify;
 use libp2p::swarm::SwarmEvent;
-use libp2p_sim::engine::workers::{SocketExchange, Worker, run_local};
+use libp2p_sim::engine::horizon::SlidingSocket;
+use libp2p_sim::engine::workers::{Link, Schedule, SocketExchange, Worker, lookahead, run_local};
 use libp2p_sim::engine::{Latency, NodeId, Sim, SimConfig, Trace, Workers};
 use libp2p_sim::node::{self, Behaviour, BehaviourEvent};
 use libp2p_sim::scenario::Stack;
@@ -39,6 +41,8 @@ struct Args {
     worker: Option<(u32, PathBuf)>,
     /// Each MPI rank is a worker (`mpirun -n N ... --mpi`; feature `mpi`).
     mpi: bool,
+    /// How the local workers meet.
+    sync: Schedule,
 }
 
 fn args() -> Args {
@@ -48,6 +52,7 @@ fn args() -> Args {
         workers: 1,
         worker: None,
         mpi: false,
+        sync: Schedule::Sliding,
     };
     let mut it = std::env::args().skip(1);
     let mut hub = None;
@@ -61,6 +66,13 @@ fn args() -> Args {
             "--worker" => index = Some(value().parse().expect("--worker I")),
             "--hub" => hub = Some(PathBuf::from(value())),
             "--mpi" => args.mpi = true,
+            "--sync" => {
+                args.sync = match value().as_str() {
+                    "sliding" => Schedule::Sliding,
+                    "barrier" => Schedule::Barrier,
+                    other => panic!("--sync sliding|barrier, not {other}"),
+                }
+            }
             // What `cargo bench` passes to every bench binary.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
@@ -89,8 +101,13 @@ fn parent(args: &Args) {
     let dir = std::env::temp_dir().join(format!("libp2p-sim-bench-workers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
     let exe = std::env::current_exe().expect("the binary knows its path");
-    let (statuses, routed) = run_local(&dir, args.workers, |i, socket| {
+    let sync = match args.sync {
+        Schedule::Sliding => "sliding",
+        Schedule::Barrier => "barrier",
+    };
+    let (statuses, routed) = run_local(&dir, args.workers, args.sync, |i, socket| {
         Command::new(&exe)
+            .args(["--sync", sync])
             .args(["--nodes", &args.nodes.to_string()])
             .args(["--secs", &args.secs.to_string()])
             .args(["--workers", &args.workers.to_string()])
@@ -136,13 +153,23 @@ fn run(args: &Args) {
     );
     let sim: Sim<Behaviour> = match &args.worker {
         Some((index, socket)) => {
-            let exchange = SocketExchange::connect(socket, *index).expect("the hub listens");
+            let link = match args.sync {
+                Schedule::Barrier => Link::Barrier(Box::new(
+                    SocketExchange::connect(socket, *index).expect("the hub listens"),
+                )),
+                Schedule::Sliding => {
+                    let l = lookahead(&config.network);
+                    Link::Sliding(Box::new(
+                        SlidingSocket::connect(socket, *index, l).expect("the hub listens"),
+                    ))
+                }
+            };
             let worker = Worker {
                 workers: Workers {
                     index: *index,
                     count: args.workers,
                 },
-                exchange: Box::new(exchange),
+                link,
             };
             Sim::on_worker(config, trace, worker).expect("this build can simulate")
         }

@@ -61,7 +61,7 @@ pub fn run(
     watch: &Stopwatch,
 ) -> anyhow::Result<Option<Ranks>> {
     let world = universe.world();
-    let mut worker = MpiExchange::worker(universe);
+    let worker = MpiExchange::worker(universe);
     let (index, count) = (worker.workers.index, worker.workers.count);
     if index == 0 {
         println!("workers    {count} MPI ranks (docs/parallel.md)");
@@ -93,7 +93,10 @@ pub fn run(
             result
         })
         .context("starting the run's thread")?;
-    server.serve(&mut *worker.exchange);
+    let libp2p_sim::engine::workers::Link::Barrier(mut exchange) = worker.link else {
+        unreachable!("MPI ranks meet at a barrier");
+    };
+    server.serve(&mut *exchange);
     let report = match run.join() {
         Ok(Ok(report)) => report,
         Ok(Err(e)) => {

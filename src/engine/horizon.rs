@@ -124,7 +124,10 @@ fn write_report(
     io::Write::write_all(out, &read.to_le_bytes())
 }
 
-fn read_report(input: &mut UnixStream) -> io::Result<Option<(Vec<Wire>, Option<Duration>, u64)>> {
+/// A worker's report as the hub reads it: messages, promise, messages read.
+type Report = (Vec<Wire>, Option<Duration>, u64);
+
+fn read_report(input: &mut UnixStream) -> io::Result<Option<Report>> {
     let Some((wires, next)) = read_frame(input)? else {
         return Ok(None);
     };

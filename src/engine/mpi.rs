@@ -16,7 +16,7 @@ use mpi::datatype::{Partition, PartitionMut};
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
-use super::workers::{Exchange, Worker};
+use super::workers::{Exchange, Link, Worker};
 use crate::net::{Wire, Workers, read_frame, write_frame};
 
 /// A worker's exchange over MPI.

@@ -222,7 +222,7 @@ fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
     // worker 0 may reach it (120 ms), then, once worker 0 is done, freely.
     let zero = {
         let socket = socket.clone();
-        std::thread::spawn(move || {
+        std::thread::Builder::new().spawn(move || {
             let mut link = SlidingSocket::connect(&socket, 0, l).unwrap();
             let msg = Wire {
                 at: ms(130),
@@ -243,23 +243,26 @@ fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
             link.report(Vec::new(), None, 0).unwrap();
             horizons
         })
-    };
-    let one = std::thread::spawn(move || {
-        let mut link = SlidingSocket::connect(&socket, 1, l).unwrap();
-        link.report(Vec::new(), Some(ms(500)), 0).unwrap();
-        let (mut got, mut horizons) = (Vec::new(), Vec::new());
-        while horizons.last() != Some(&None) {
-            for (wires, h) in link.receive(true).unwrap() {
-                if !wires.is_empty() {
-                    got.extend(wires.into_iter().map(|w| (w.src, w.at)));
-                    link.report(Vec::new(), Some(ms(130)), 1).unwrap();
+    }
+    .unwrap();
+    let one = std::thread::Builder::new()
+        .spawn(move || {
+            let mut link = SlidingSocket::connect(&socket, 1, l).unwrap();
+            link.report(Vec::new(), Some(ms(500)), 0).unwrap();
+            let (mut got, mut horizons) = (Vec::new(), Vec::new());
+            while horizons.last() != Some(&None) {
+                for (wires, h) in link.receive(true).unwrap() {
+                    if !wires.is_empty() {
+                        got.extend(wires.into_iter().map(|w| (w.src, w.at)));
+                        link.report(Vec::new(), Some(ms(130)), 1).unwrap();
+                    }
+                    horizons.push(h);
                 }
-                horizons.push(h);
             }
-        }
-        link.report(Vec::new(), None, 1).unwrap();
-        (got, horizons)
-    });
+            link.report(Vec::new(), None, 1).unwrap();
+            (got, horizons)
+        })
+        .unwrap();
     let stats = hub_sliding(&listener, 2, || true).unwrap();
     let zero = zero.join().unwrap();
     let (got, one) = one.join().unwrap();
