@@ -313,13 +313,6 @@ impl<B: NetworkBehaviour> Sim<B> {
     pub fn advance_to(&mut self, t: Duration) -> Duration {
         let mut t = t;
         loop {
-            if self.sliding() {
-                self.pull(false);
-                // What arrived may come before `t`.
-                if let Some(earlier) = self.next_timer().filter(|e| *e < t) {
-                    t = earlier;
-                }
-            }
             let end = self.window.as_ref().map_or(Duration::MAX, |w| w.end);
             if t < end {
                 if self.window.is_some() {
@@ -345,9 +338,12 @@ impl<B: NetworkBehaviour> Sim<B> {
                 return t;
             }
             if self.sliding() {
-                // At the horizon: promise `t` and wait for the others.
-                self.report(Some(t));
-                self.pull(true);
+                // At the horizon: take what came meanwhile; if nothing
+                // did, promise `t` and wait for the others.
+                if !self.pull(false) {
+                    self.report(Some(t));
+                    self.pull(true);
+                }
             } else {
                 self.exchange(t);
             }
@@ -410,8 +406,11 @@ impl<B: NetworkBehaviour> Sim<B> {
     }
 
     /// Sliding horizons: holds what the others sent and takes the latest
-    /// horizon; with `wait`, waits until something comes.
-    fn pull(&mut self, wait: bool) {
+    /// horizon; with `wait`, waits until something comes. Returns whether
+    /// anything came. (Every message arriving before a horizon comes
+    /// before it on the link, so what arrives before [`Window::end`] is
+    /// held already.)
+    fn pull(&mut self, wait: bool) -> bool {
         let window = self.window.as_mut().expect("only workers pull");
         let Link::Sliding(link) = &mut window.link else {
             unreachable!("only sliding horizons pull");
@@ -424,12 +423,14 @@ impl<B: NetworkBehaviour> Sim<B> {
             window.stats.waiting += wall_clock().saturating_sub(started);
         }
         let net = self.nodes.host.expect_network("a worker");
+        let came = !got.is_empty();
         for (wires, horizon) in got {
             window.read += wires.len() as u64;
             window.stats.received += wires.len() as u64;
             window.end = horizon.unwrap_or(Duration::MAX);
             net.hold(wires);
         }
+        came
     }
 
     /// On several workers under sliding horizons, tells the others this

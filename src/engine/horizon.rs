@@ -48,10 +48,15 @@ pub trait Sliding {
     fn receive(&mut self, wait: bool) -> io::Result<Vec<Inbound>>;
 }
 
-/// The local backend of [`Sliding`]: a Unix socket to [`hub_sliding`].
+/// The local backend of [`Sliding`]: a Unix socket to [`hub_sliding`],
+/// read without blocking until the worker has to wait (what the hub sends
+/// a running worker waits in the socket: no thread, no wake-up).
 pub struct SlidingSocket {
     stream: UnixStream,
-    inbound: mpsc::Receiver<io::Result<Inbound>>,
+    /// Bytes read and not yet parsed into frames.
+    buf: Vec<u8>,
+    /// Whether the socket is in non-blocking mode now.
+    nonblocking: bool,
 }
 
 impl SlidingSocket {
@@ -63,54 +68,83 @@ impl SlidingSocket {
         io::Write::write_all(&mut stream, &index.to_le_bytes())?;
         let nanos = u64::try_from(lookahead.as_nanos()).unwrap_or(u64::MAX);
         io::Write::write_all(&mut stream, &nanos.to_le_bytes())?;
-        let mut reading = stream.try_clone()?;
-        let (tx, inbound) = mpsc::channel();
-        std::thread::Builder::new()
-            .name(format!("sliding-{index}"))
-            .spawn(move || {
-                loop {
-                    let frame = read_frame(&mut reading).and_then(|f| {
-                        f.ok_or_else(|| {
-                            io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "the hub ended before this worker (see the other workers' output)",
-                            )
-                        })
-                    });
-                    let end = frame.is_err();
-                    if tx.send(frame).is_err() || end {
-                        return;
+        Ok(SlidingSocket {
+            stream,
+            buf: Vec::new(),
+            nonblocking: false,
+        })
+    }
+
+    fn set_nonblocking(&mut self, on: bool) -> io::Result<()> {
+        if self.nonblocking != on {
+            self.stream.set_nonblocking(on)?;
+            self.nonblocking = on;
+        }
+        Ok(())
+    }
+
+    /// Reads what the socket holds (with `wait`, at least one byte);
+    /// returns whether the hub is gone.
+    fn fill(&mut self, wait: bool) -> io::Result<bool> {
+        self.set_nonblocking(!wait)?;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match io::Read::read(&mut self.stream, &mut chunk) {
+                Ok(0) => return Ok(true),
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    if n < chunk.len() {
+                        return Ok(false);
                     }
+                    self.set_nonblocking(true)?;
                 }
-            })?;
-        Ok(SlidingSocket { stream, inbound })
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes every whole frame out of the buffer.
+    fn frames(&mut self) -> io::Result<Vec<Inbound>> {
+        let mut got = Vec::new();
+        let mut at = 0;
+        while let Some(len) = self.buf.get(at..at + 8) {
+            let len = u64::from_le_bytes(len.try_into().expect("eight bytes")) as usize;
+            let end = at + 8 + len;
+            if self.buf.len() < end {
+                break;
+            }
+            let frame = read_frame(&mut &self.buf[at..end])?;
+            got.push(frame.expect("a whole frame is there"));
+            at = end;
+        }
+        self.buf.drain(..at);
+        Ok(got)
     }
 }
 
 impl Sliding for SlidingSocket {
     fn report(&mut self, out: Vec<Wire>, next: Option<Duration>, read: u64) -> io::Result<()> {
+        // A report is small; the hub reads its socket all the time.
+        self.set_nonblocking(false)?;
         write_report(&mut self.stream, &out, next, read)
     }
 
     fn receive(&mut self, wait: bool) -> io::Result<Vec<Inbound>> {
-        let mut got = Vec::new();
-        if wait {
-            let first = self.inbound.recv().map_err(|_| {
-                io::Error::new(io::ErrorKind::BrokenPipe, "the socket's reader ended")
-            })?;
-            got.push(first?);
+        loop {
+            let gone = self.fill(wait)?;
+            let got = self.frames()?;
+            if !got.is_empty() || !wait {
+                return Ok(got);
+            }
+            if gone {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the hub ended before this worker (see the other workers' output)",
+                ));
+            }
         }
-        while let Ok(frame) = self.inbound.try_recv() {
-            got.push(frame?);
-        }
-        Ok(got)
-    }
-}
-
-impl Drop for SlidingSocket {
-    fn drop(&mut self) {
-        // Ends the reader thread's wait (the hub sees the end of file).
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
 }
 
@@ -127,7 +161,7 @@ fn write_report(
 /// A worker's report as the hub reads it: messages, promise, messages read.
 type Report = (Vec<Wire>, Option<Duration>, u64);
 
-fn read_report(input: &mut UnixStream) -> io::Result<Option<Report>> {
+fn read_report(input: &mut impl io::Read) -> io::Result<Option<Report>> {
     let Some((wires, next)) = read_frame(input)? else {
         return Ok(None);
     };
@@ -254,7 +288,7 @@ pub fn hub_sliding(
     }
     let (tx, reports) = mpsc::channel();
     for (i, stream) in streams.iter().enumerate() {
-        let mut reading = stream.try_clone()?;
+        let mut reading = io::BufReader::new(stream.try_clone()?);
         let tx = tx.clone();
         std::thread::Builder::new()
             .name(format!("hub-{i}"))

@@ -267,7 +267,9 @@ impl Remote {
 
 /// Writes `wires` and `next` (the sender's next event time) as one frame.
 pub fn write_frame(out: &mut impl Write, wires: &[Wire], next: Option<Duration>) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(16 + wires.len() * 48);
+    // The length first, filled in at the end: one write per frame.
+    let mut buf = Vec::with_capacity(24 + wires.len() * 48);
+    buf.extend_from_slice(&[0; 8]);
     let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     buf.extend_from_slice(&next.map_or(u64::MAX, nanos).to_le_bytes());
     buf.extend_from_slice(&(wires.len() as u64).to_le_bytes());
@@ -290,7 +292,8 @@ pub fn write_frame(out: &mut impl Write, wires: &[Wire], next: Option<Duration>)
         buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         buf.extend_from_slice(bytes);
     }
-    out.write_all(&(buf.len() as u64).to_le_bytes())?;
+    let len = (buf.len() - 8) as u64;
+    buf[..8].copy_from_slice(&len.to_le_bytes());
     out.write_all(&buf)?;
     out.flush()
 }
