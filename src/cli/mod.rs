@@ -310,7 +310,7 @@ fn run(args: &RunArgs) -> ExitCode {
 }
 
 /// The progress line: virtual time reached, live nodes, wall time, and on
-/// a worker of several its wait at window ends.
+/// a worker of several its wait for the others.
 fn progress_line(p: &Progress, wall: Duration) -> String {
     let waiting = p.waiting.map_or_else(String::new, |w| {
         format!(
@@ -456,23 +456,21 @@ fn run_scenario(
         );
     }
     print_summary(&report, &perf);
-    if let Some((windows, _)) = perf.windows {
+    if perf.windows.is_some() {
         let each: Vec<String> = report
             .windows
             .iter()
             .map(|(i, w)| {
                 let share = w.waiting.as_secs_f64() / perf.wall.as_secs_f64().max(1e-9);
                 format!(
-                    "worker {i} {:.1} s ({:.0} %)",
+                    "worker {i} {:.1} s ({:.0} %) in {} meetings",
                     w.waiting.as_secs_f64(),
-                    100.0 * share
+                    100.0 * share,
+                    w.windows
                 )
             })
             .collect();
-        println!(
-            "windows    {windows} on each worker; waiting at their ends: {}",
-            each.join(", ")
-        );
+        println!("waiting    for the others: {}", each.join(", "));
     }
     let names: Vec<_> = files
         .iter()

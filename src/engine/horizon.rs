@@ -27,7 +27,6 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::net::{Wire, read_frame, write_frame};
@@ -286,23 +285,8 @@ pub fn hub_sliding(
         io::Read::read_exact(stream, &mut nanos)?;
         lookahead = lookahead.min(Duration::from_nanos(u64::from_le_bytes(nanos)));
     }
-    let (tx, reports) = mpsc::channel();
-    for (i, stream) in streams.iter().enumerate() {
-        let mut reading = io::BufReader::new(stream.try_clone()?);
-        let tx = tx.clone();
-        std::thread::Builder::new()
-            .name(format!("hub-{i}"))
-            .spawn(move || {
-                loop {
-                    let report = read_report(&mut reading);
-                    let end = !matches!(report, Ok(Some(_)));
-                    if tx.send((i, report)).is_err() || end {
-                        return;
-                    }
-                }
-            })?;
-    }
-    drop(tx);
+    let mut inboxes = Inboxes::new(&streams);
+    let mut pending = VecDeque::new();
     let mut seen: Vec<Seen> = (0..count)
         .map(|_| Seen {
             promise: Duration::ZERO,
@@ -315,9 +299,13 @@ pub fn hub_sliding(
     let mut stats = HubStats::default();
     let mut open = count;
     while open > 0 {
-        let (x, report) = reports
-            .recv()
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the hub's readers ended"))?;
+        let (x, report) = match pending.pop_front() {
+            Some(next) => next,
+            None => {
+                pending.extend(inboxes.wait(&mut streams)?);
+                continue;
+            }
+        };
         // A worker that is done may close its socket with frames unread,
         // which resets it; before that, an error is a failure.
         let report = match report {
@@ -366,6 +354,91 @@ pub fn hub_sliding(
     }
     Ok(stats)
 }
+
+/// What the workers sent the hub: one thread waits on all their sockets
+/// (`poll(2)`), so a report wakes the hub once.
+struct Inboxes {
+    fds: Vec<libc::pollfd>,
+    /// Bytes read from each worker and not yet parsed.
+    bufs: Vec<Vec<u8>>,
+}
+
+impl Inboxes {
+    fn new(streams: &[UnixStream]) -> Inboxes {
+        use std::os::fd::AsRawFd;
+        Inboxes {
+            fds: streams
+                .iter()
+                .map(|s| libc::pollfd {
+                    fd: s.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect(),
+            bufs: vec![Vec::new(); streams.len()],
+        }
+    }
+
+    /// Waits until a worker sent something; returns its whole reports
+    /// (`Ok(None)` at the end of a worker's socket, then nothing more from
+    /// it), in worker order.
+    fn wait(&mut self, streams: &mut [UnixStream]) -> io::Result<Vec<(usize, ReadReport)>> {
+        let mut got = Vec::new();
+        if self.fds.iter().all(|p| p.fd < 0) {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "every worker's socket has ended",
+            ));
+        }
+        // SAFETY: `fds` is a live, initialized array of `fds.len()` entries.
+        let ready =
+            unsafe { libc::poll(self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t, -1) };
+        if ready < 0 {
+            let e = io::Error::last_os_error();
+            return match e.kind() {
+                io::ErrorKind::Interrupted => Ok(got),
+                _ => Err(e),
+            };
+        }
+        let mut chunk = vec![0u8; 256 * 1024];
+        for (i, p) in self.fds.iter_mut().enumerate() {
+            if p.fd < 0 || p.revents == 0 {
+                continue;
+            }
+            // Readable: one read does not block.
+            match io::Read::read(&mut streams[i], &mut chunk) {
+                Ok(0) => {
+                    p.fd = -1;
+                    got.push((i, Ok(None)));
+                }
+                Ok(n) => {
+                    let buf = &mut self.bufs[i];
+                    buf.extend_from_slice(&chunk[..n]);
+                    let mut at = 0;
+                    while let Some(len) = buf.get(at..at + 8) {
+                        let len = u64::from_le_bytes(len.try_into().expect("eight bytes"));
+                        let end = at + 16 + len as usize;
+                        if buf.len() < end {
+                            break;
+                        }
+                        got.push((i, read_report(&mut &buf[at..end])));
+                        at = end;
+                    }
+                    buf.drain(..at);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    p.fd = -1;
+                    got.push((i, Err(e)));
+                }
+            }
+        }
+        Ok(got)
+    }
+}
+
+/// A report as read: `Ok(None)` at the end of the socket.
+type ReadReport = io::Result<Option<Report>>;
 
 /// Sends each open worker its horizon if it moved.
 fn send_horizons(
