@@ -56,6 +56,8 @@ pub struct SlidingSocket {
     buf: Vec<u8>,
     /// Whether the socket is in non-blocking mode now.
     nonblocking: bool,
+    /// Where a read lands first (made once).
+    chunk: Vec<u8>,
 }
 
 impl SlidingSocket {
@@ -71,6 +73,7 @@ impl SlidingSocket {
             stream,
             buf: Vec::new(),
             nonblocking: false,
+            chunk: vec![0; 64 * 1024],
         })
     }
 
@@ -86,13 +89,12 @@ impl SlidingSocket {
     /// returns whether the hub is gone.
     fn fill(&mut self, wait: bool) -> io::Result<bool> {
         self.set_nonblocking(!wait)?;
-        let mut chunk = [0u8; 64 * 1024];
         loop {
-            match io::Read::read(&mut self.stream, &mut chunk) {
+            match io::Read::read(&mut self.stream, &mut self.chunk) {
                 Ok(0) => return Ok(true),
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    if n < chunk.len() {
+                    self.buf.extend_from_slice(&self.chunk[..n]);
+                    if n < self.chunk.len() {
                         return Ok(false);
                     }
                     self.set_nonblocking(true)?;
@@ -125,9 +127,28 @@ impl SlidingSocket {
 
 impl Sliding for SlidingSocket {
     fn report(&mut self, out: Vec<Wire>, next: Option<Duration>, read: u64) -> io::Result<()> {
-        // A report is small; the hub reads its socket all the time.
-        self.set_nonblocking(false)?;
-        write_report(&mut self.stream, &out, next, read)
+        let bytes = encode_report(&out, next, read)?;
+        let mut rest = &bytes[..];
+        // Never block on a full socket: the hub may itself be waiting to
+        // write to this worker, so take in what it sends meanwhile.
+        self.set_nonblocking(true)?;
+        while !rest.is_empty() {
+            match io::Write::write(&mut self.stream, rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    poll_one(&self.stream, libc::POLLIN | libc::POLLOUT)?;
+                    if self.fill(false)? {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the hub ended before this worker",
+                        ));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn receive(&mut self, wait: bool) -> io::Result<Vec<Inbound>> {
@@ -147,14 +168,30 @@ impl Sliding for SlidingSocket {
     }
 }
 
-fn write_report(
-    out: &mut UnixStream,
-    wires: &[Wire],
-    next: Option<Duration>,
-    read: u64,
-) -> io::Result<()> {
-    write_frame(out, wires, next)?;
-    io::Write::write_all(out, &read.to_le_bytes())
+/// A report as bytes: the frame, then the count of messages read.
+fn encode_report(wires: &[Wire], next: Option<Duration>, read: u64) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(64);
+    write_frame(&mut buf, wires, next)?;
+    buf.extend_from_slice(&read.to_le_bytes());
+    Ok(buf)
+}
+
+/// Waits until `stream` is ready for one of `events`.
+fn poll_one(stream: &UnixStream, events: libc::c_short) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut fd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: one live, initialized `pollfd`.
+    if unsafe { libc::poll(&mut fd, 1, -1) } < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// A worker's report as the hub reads it: messages, promise, messages read.
@@ -285,7 +322,7 @@ pub fn hub_sliding(
         io::Read::read_exact(stream, &mut nanos)?;
         lookahead = lookahead.min(Duration::from_nanos(u64::from_le_bytes(nanos)));
     }
-    let mut inboxes = Inboxes::new(&streams);
+    let mut sockets = Sockets::new(streams)?;
     let mut pending = VecDeque::new();
     let mut seen: Vec<Seen> = (0..count)
         .map(|_| Seen {
@@ -302,7 +339,7 @@ pub fn hub_sliding(
         let (x, report) = match pending.pop_front() {
             Some(next) => next,
             None => {
-                pending.extend(inboxes.wait(&mut streams)?);
+                pending.extend(sockets.wait()?);
                 continue;
             }
         };
@@ -315,7 +352,7 @@ pub fn hub_sliding(
         let Some((wires, promise, read)) = report else {
             seen[x].ended = true;
             open -= 1;
-            send_horizons(&mut streams, &mut seen, lookahead)?;
+            send_horizons(&mut sockets, &mut seen, lookahead);
             continue;
         };
         stats.windows += 1;
@@ -338,8 +375,8 @@ pub fn hub_sliding(
             }
             let wire_h = (to.horizon != Duration::MAX).then_some(to.horizon);
             // A worker that is done may be gone already (its messages
-            // arrive after its end); one that failed shows in its status.
-            if write_frame(&mut streams[d], &out, wire_h).is_err() {
+            // arrive after its end).
+            if !sockets.send(d, &out, wire_h) {
                 to.ended = true;
             }
         }
@@ -350,23 +387,35 @@ pub fn hub_sliding(
         while me.unread.front().is_some_and(|(n, _)| *n < read) {
             me.unread.pop_front();
         }
-        send_horizons(&mut streams, &mut seen, lookahead)?;
+        send_horizons(&mut sockets, &mut seen, lookahead);
     }
     Ok(stats)
 }
 
-/// What the workers sent the hub: one thread waits on all their sockets
-/// (`poll(2)`), so a report wakes the hub once.
-struct Inboxes {
+/// The hub's ends of the workers' sockets, all non-blocking: one thread
+/// waits on all of them at once (`poll(2)`), so a report wakes the hub
+/// once, and what the hub sends a worker that is not reading waits in a
+/// queue, never blocking the hub (the worker may itself be writing to it).
+struct Sockets {
+    streams: Vec<UnixStream>,
+    /// `fd` is -1 once a worker's socket ended.
     fds: Vec<libc::pollfd>,
     /// Bytes read from each worker and not yet parsed.
     bufs: Vec<Vec<u8>>,
+    /// Bytes for each worker that its socket did not take yet.
+    outs: Vec<Vec<u8>>,
+    /// Where a read lands first (made once: a fresh one per read would be
+    /// fresh pages, and page faults, each time).
+    chunk: Vec<u8>,
 }
 
-impl Inboxes {
-    fn new(streams: &[UnixStream]) -> Inboxes {
+impl Sockets {
+    fn new(streams: Vec<UnixStream>) -> io::Result<Sockets> {
         use std::os::fd::AsRawFd;
-        Inboxes {
+        for s in &streams {
+            s.set_nonblocking(true)?;
+        }
+        Ok(Sockets {
             fds: streams
                 .iter()
                 .map(|s| libc::pollfd {
@@ -376,19 +425,57 @@ impl Inboxes {
                 })
                 .collect(),
             bufs: vec![Vec::new(); streams.len()],
+            outs: vec![Vec::new(); streams.len()],
+            chunk: vec![0; 256 * 1024],
+            streams,
+        })
+    }
+
+    /// Sends worker `i` a frame; `false` if its socket is gone (a worker
+    /// that is done may be; one that failed shows in its exit status).
+    fn send(&mut self, i: usize, wires: &[Wire], horizon: Option<Duration>) -> bool {
+        if write_frame(&mut self.outs[i], wires, horizon).is_err() {
+            return false;
         }
+        self.flush(i)
+    }
+
+    /// Writes what worker `i`'s socket takes now; `false` if it is gone.
+    fn flush(&mut self, i: usize) -> bool {
+        let out = &mut self.outs[i];
+        let mut done = 0;
+        let ok = loop {
+            if done == out.len() {
+                break true;
+            }
+            match io::Write::write(&mut self.streams[i], &out[done..]) {
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break false,
+            }
+        };
+        if ok {
+            out.drain(..done);
+        } else {
+            out.clear();
+        }
+        ok
     }
 
     /// Waits until a worker sent something; returns its whole reports
     /// (`Ok(None)` at the end of a worker's socket, then nothing more from
-    /// it), in worker order.
-    fn wait(&mut self, streams: &mut [UnixStream]) -> io::Result<Vec<(usize, ReadReport)>> {
+    /// it), in worker order. Writes queued bytes as the sockets take them.
+    fn wait(&mut self) -> io::Result<Vec<(usize, ReadReport)>> {
         let mut got = Vec::new();
         if self.fds.iter().all(|p| p.fd < 0) {
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "every worker's socket has ended",
             ));
+        }
+        for (p, out) in self.fds.iter_mut().zip(&self.outs) {
+            p.events = libc::POLLIN | if out.is_empty() { 0 } else { libc::POLLOUT };
         }
         // SAFETY: `fds` is a live, initialized array of `fds.len()` entries.
         let ready =
@@ -400,20 +487,27 @@ impl Inboxes {
                 _ => Err(e),
             };
         }
-        let mut chunk = vec![0u8; 256 * 1024];
-        for (i, p) in self.fds.iter_mut().enumerate() {
+        for i in 0..self.fds.len() {
+            let p = self.fds[i];
             if p.fd < 0 || p.revents == 0 {
                 continue;
             }
-            // Readable: one read does not block.
-            match io::Read::read(&mut streams[i], &mut chunk) {
+            if p.revents & libc::POLLOUT != 0 {
+                // If the socket is gone, reading says so.
+                self.flush(i);
+            }
+            if p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) == 0 {
+                continue;
+            }
+            match io::Read::read(&mut self.streams[i], &mut self.chunk) {
                 Ok(0) => {
-                    p.fd = -1;
+                    self.fds[i].fd = -1;
+                    self.outs[i].clear();
                     got.push((i, Ok(None)));
                 }
                 Ok(n) => {
                     let buf = &mut self.bufs[i];
-                    buf.extend_from_slice(&chunk[..n]);
+                    buf.extend_from_slice(&self.chunk[..n]);
                     let mut at = 0;
                     while let Some(len) = buf.get(at..at + 8) {
                         let len = u64::from_le_bytes(len.try_into().expect("eight bytes"));
@@ -426,9 +520,14 @@ impl Inboxes {
                     }
                     buf.drain(..at);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => {
-                    p.fd = -1;
+                    self.fds[i].fd = -1;
+                    self.outs[i].clear();
                     got.push((i, Err(e)));
                 }
             }
@@ -441,11 +540,7 @@ impl Inboxes {
 type ReadReport = io::Result<Option<Report>>;
 
 /// Sends each open worker its horizon if it moved.
-fn send_horizons(
-    streams: &mut [UnixStream],
-    seen: &mut [Seen],
-    lookahead: Duration,
-) -> io::Result<()> {
+fn send_horizons(sockets: &mut Sockets, seen: &mut [Seen], lookahead: Duration) {
     let floor: Vec<Option<Duration>> = seen.iter().map(Seen::floor).collect();
     for (i, h) in horizons(&floor, lookahead).into_iter().enumerate() {
         let to = &mut seen[i];
@@ -454,11 +549,10 @@ fn send_horizons(
         }
         to.horizon = h;
         let wire_h = (h != Duration::MAX).then_some(h);
-        if write_frame(&mut streams[i], &[], wire_h).is_err() {
+        if !sockets.send(i, &[], wire_h) {
             to.ended = true;
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -281,6 +281,68 @@ fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn workers_that_send_more_than_a_socket_holds_without_reading_do_not_block_the_hub() {
+    use super::horizon::{Sliding, SlidingSocket, hub_sliding};
+    use crate::net::{Body, ConnKey, Wire};
+    let dir = std::env::temp_dir().join(format!("libp2p-sim-flood-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("hub.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    const REPORTS: u64 = 200;
+    const BYTES: usize = 64 * 1024;
+    // Each worker sends the other 200 reports of 64 KiB (far more than a
+    // socket's buffer) before it reads anything, then reads all of it.
+    let (done, finished) = std::sync::mpsc::channel();
+    for i in 0..2u32 {
+        let (socket, done) = (socket.clone(), done.clone());
+        std::thread::Builder::new()
+            .spawn(move || {
+                let mut link = SlidingSocket::connect(&socket, i, ms(20)).unwrap();
+                for seq in 0..REPORTS {
+                    let wire = Wire {
+                        at: ms(100 + seq),
+                        src: i,
+                        seq,
+                        dest: 1 - i,
+                        conn: ConnKey { dialer: i, n: 1 },
+                        body: Body::Data {
+                            to_dialer: true,
+                            bytes: vec![i as u8; BYTES],
+                        },
+                    };
+                    link.report(vec![wire], Some(ms(seq)), 0).unwrap();
+                }
+                let mut got = 0;
+                while got < REPORTS {
+                    for (wires, _) in link.receive(true).unwrap() {
+                        assert!(wires.iter().all(|w| w.src == 1 - i));
+                        got += wires.len() as u64;
+                    }
+                }
+                link.report(Vec::new(), None, got).unwrap();
+                done.send((i, got)).unwrap();
+            })
+            .unwrap();
+    }
+    let hub = std::thread::Builder::new()
+        .spawn(move || hub_sliding(&listener, 2, || true))
+        .unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let one = finished
+            .recv_timeout(Duration::from_secs(120))
+            .expect("both workers finish: neither the hub nor a worker blocks on a full socket");
+        got.push(one);
+    }
+    got.sort();
+    assert_eq!(got, vec![(0, REPORTS), (1, REPORTS)]);
+    let stats = hub.join().unwrap().unwrap();
+    assert_eq!(stats.messages, 2 * REPORTS);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// An exchange that answers with what it was sent, one window later.
 struct Echo(Vec<crate::net::Wire>);
 
