@@ -25,8 +25,9 @@
 //!   clock, for a fidelity check.
 //! * [`workers`]: one simulation over several worker processes (or MPI
 //!   ranks, [`Sim::on_worker`]), each simulating its share of the nodes,
-//!   meeting at the ends of lookahead windows; the same seed on the same
-//!   number of workers gives the same bytes.
+//!   none more than a lookahead ahead of what the others may still send
+//!   it ([`horizon`]: sliding horizons; or windows with a barrier); the
+//!   same seed on the same number of workers gives the same bytes.
 //! * [`SimConfig`]: the seed, the links (latency, regions), Noise or
 //!   plaintext, the swarm's timeouts.
 //! * [`seeds`]: tests over seeds the way madsim does them: one seed by

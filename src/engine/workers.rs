@@ -8,10 +8,12 @@
 //! *lookahead* `L` after they were sent: the smallest one-way latency any
 //! link between two workers can have. So a worker may simulate every event
 //! before the end of the current window `[T, T + L)` on its own; at the
-//! window's end the workers exchange the messages due later, each injects
-//! what it received in one canonical order (arrival time, sending node,
-//! sequence), and the next window starts at the earliest next event of
-//! all workers, so idle virtual time is still skipped.
+//! window's end the workers exchange the messages due later, each takes
+//! them in at their arrival times in one canonical order (arrival time,
+//! sending node, sequence), and the next window starts at the earliest
+//! next event of all workers, so idle virtual time is still skipped.
+//! Without the barrier, the same run: [`horizon`](super::horizon), the
+//! local backend's default ([`Schedule`], [`Link`]).
 //!
 //! [`Exchange`] is the one interface between workers; [`SocketExchange`]
 //! is its local backend, a Unix socket to a [`hub`] in the parent process

@@ -111,7 +111,7 @@ impl Network {
 
     /// The part of a network that worker `workers.index` of `workers.count`
     /// simulates: its nodes listen here, links to the other workers' nodes
-    /// carry messages ([`Network::take_outbox`], [`Network::inject`]).
+    /// carry messages ([`Network::take_outbox`], [`Network::hold`]).
     pub fn split_over(model: LatencyModel, workers: Workers) -> Self {
         let mut net = Network::new(model);
         net.remote = (workers.count > 1).then(|| Arc::new(Remote::new(workers)));
