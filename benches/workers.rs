@@ -209,6 +209,8 @@ fn finish(args: &Args, mut sim: Sim<Behaviour>) {
         }
     }
     sim.run_for(Duration::from_secs(args.secs).saturating_sub(gap * args.nodes));
+    // Done: the others may run on (the process exits without the drop).
+    sim.leave();
     let local: Vec<NodeId> = sim.running().filter(|n| sim.is_local(*n)).collect();
     let entries: usize = local
         .iter()

@@ -292,7 +292,10 @@ struct Seen {
     unread: VecDeque<(u64, Duration)>,
     written: u64,
     horizon: Duration,
+    /// Bound by nothing: it left, or its socket is gone.
     ended: bool,
+    /// It said it is done (its last promise).
+    left: bool,
 }
 
 impl Seen {
@@ -331,6 +334,7 @@ pub fn hub_sliding(
             written: 0,
             horizon: lookahead,
             ended: false,
+            left: false,
         })
         .collect();
     let mut stats = HubStats::default();
@@ -344,11 +348,21 @@ pub fn hub_sliding(
             }
         };
         // A worker that is done may close its socket with frames unread,
-        // which resets it; before that, an error is a failure.
+        // which resets it; before that, an error or an end is a failure
+        // (the others may not run on without what it had still to send).
         let report = match report {
-            Err(_) if seen[x].ended => None,
+            Err(_) if seen[x].left => None,
             report => report?,
         };
+        if report.is_none() && !seen[x].left {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "worker {x} ended without saying it was done \
+                     (it failed, or exited before Sim::leave or the Sim's drop)"
+                ),
+            ));
+        }
         let Some((wires, promise, read)) = report else {
             seen[x].ended = true;
             open -= 1;
@@ -383,7 +397,8 @@ pub fn hub_sliding(
         let me = &mut seen[x];
         me.promise = promise.unwrap_or(Duration::MAX);
         // `None`: the worker is done and may go.
-        me.ended |= promise.is_none();
+        me.left |= promise.is_none();
+        me.ended |= me.left;
         while me.unread.front().is_some_and(|(n, _)| *n < read) {
             me.unread.pop_front();
         }
@@ -607,6 +622,7 @@ mod tests {
             written: 5,
             horizon: L,
             ended: false,
+            left: false,
         };
         assert_eq!(seen.floor(), Some(ms(240)));
     }
