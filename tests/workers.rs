@@ -11,6 +11,14 @@ use std::path::Path;
 
 const SMALL: &str = "tests/scenarios/small.toml";
 const CHURN: &str = "tests/scenarios/churn-small.toml";
+/// The files that must be byte-identical between two runs of one schedule.
+const SAME_FILES: [&str; 5] = [
+    "discovery.csv",
+    "routing_table.csv",
+    "network.csv",
+    "lookups.csv",
+    "summary.csv",
+];
 
 fn run(scenario: &str, seed: &str, workers: &str, out: &Path) -> String {
     sim_ok(&[
@@ -50,13 +58,7 @@ fn two_workers_write_the_same_files_for_the_same_seed() {
         let out_a = run(scenario, "5", "2", &a);
         run(scenario, "5", "2", &b);
         assert!(out_a.contains("workers    2"), "{out_a}");
-        for file in [
-            "discovery.csv",
-            "routing_table.csv",
-            "network.csv",
-            "lookups.csv",
-            "summary.csv",
-        ] {
+        for file in SAME_FILES {
             assert!(
                 read(&a, file) == read(&b, file),
                 "{scenario}: {file} differs"
@@ -92,13 +94,7 @@ fn sliding_horizons_write_the_same_files_as_the_barrier() {
                 dir
             })
             .collect();
-        for file in [
-            "discovery.csv",
-            "routing_table.csv",
-            "network.csv",
-            "lookups.csv",
-            "summary.csv",
-        ] {
+        for file in SAME_FILES {
             assert!(
                 read(&dirs[0], file) == read(&dirs[1], file),
                 "{workers} workers: {file} differs between --sync sliding and barrier"

@@ -160,11 +160,7 @@ fn links_without_latency_leave_no_lookahead_and_are_refused() {
 fn the_hub_routes_each_message_to_its_worker_and_agrees_on_the_next_window() {
     use super::workers::{Exchange, SocketExchange, hub};
     use crate::net::{Body, ConnKey, Wire};
-    let dir = std::env::temp_dir().join(format!("libp2p-sim-hub-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("hub.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let (dir, socket, listener) = hub_socket("hub-test");
     // Two workers on threads; each sends one message to the other.
     let workers: Vec<_> = (0..2u32)
         .map(|i| {
@@ -210,11 +206,7 @@ fn the_hub_routes_each_message_to_its_worker_and_agrees_on_the_next_window() {
 fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
     use super::horizon::{Sliding, SlidingSocket, hub_sliding};
     use crate::net::{Body, ConnKey, Wire};
-    let dir = std::env::temp_dir().join(format!("libp2p-sim-slide-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("hub.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let (dir, socket, listener) = hub_socket("slide-test");
     let l = ms(20);
     // Worker 0 promises 100 ms and sends worker 1 a message arriving at
     // 130 ms; worker 1 promises 500 ms. Worker 0 may run until worker 1
@@ -285,11 +277,7 @@ fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
 fn workers_that_send_more_than_a_socket_holds_without_reading_do_not_block_the_hub() {
     use super::horizon::{Sliding, SlidingSocket, hub_sliding};
     use crate::net::{Body, ConnKey, Wire};
-    let dir = std::env::temp_dir().join(format!("libp2p-sim-flood-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("hub.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let (dir, socket, listener) = hub_socket("flood-test");
     const REPORTS: u64 = 200;
     const BYTES: usize = 64 * 1024;
     // Each worker sends the other 200 reports of 64 KiB (far more than a
@@ -341,6 +329,23 @@ fn workers_that_send_more_than_a_socket_holds_without_reading_do_not_block_the_h
     let stats = hub.join().unwrap().unwrap();
     assert_eq!(stats.messages, 2 * REPORTS);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh directory for a hub's socket, the socket's path, and the hub's
+/// listener on it.
+fn hub_socket(
+    name: &str,
+) -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::os::unix::net::UnixListener,
+) {
+    let dir = std::env::temp_dir().join(format!("libp2p-sim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("hub.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    (dir, socket, listener)
 }
 
 /// An exchange that answers with what it was sent, one window later.
