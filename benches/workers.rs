@@ -27,8 +27,7 @@ use std::time::Duration;
 
 use libp2p::identify;
 use libp2p::swarm::SwarmEvent;
-use libp2p_sim::engine::horizon::SlidingSocket;
-use libp2p_sim::engine::workers::{Link, Schedule, SocketExchange, Worker, lookahead, run_local};
+use libp2p_sim::engine::workers::{Link, Schedule, Worker, lookahead, run_local};
 use libp2p_sim::engine::{Latency, NodeId, Sim, SimConfig, Trace, Workers};
 use libp2p_sim::node::{self, Behaviour, BehaviourEvent};
 use libp2p_sim::scenario::Stack;
@@ -153,17 +152,8 @@ fn run(args: &Args) {
     );
     let sim: Sim<Behaviour> = match &args.worker {
         Some((index, socket)) => {
-            let link = match args.sync {
-                Schedule::Barrier => Link::Barrier(Box::new(
-                    SocketExchange::connect(socket, *index).expect("the hub listens"),
-                )),
-                Schedule::Sliding => {
-                    let l = lookahead(&config.network);
-                    Link::Sliding(Box::new(
-                        SlidingSocket::connect(socket, *index, l).expect("the hub listens"),
-                    ))
-                }
-            };
+            let link = Link::connect(socket, *index, args.sync, lookahead(&config.network))
+                .expect("the hub listens");
             let worker = Worker {
                 workers: Workers {
                     index: *index,

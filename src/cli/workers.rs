@@ -14,7 +14,7 @@ use libp2p_sim::scenario::Scenario;
 use libp2p_sim::sim::{self, WorkerLink, WorkerSpec};
 use libp2p_sim::trace::places;
 
-use super::args::{RunArgs, SyncArg};
+use super::args::RunArgs;
 
 /// Where a worker writes its report for the parent.
 const REPORT: &str = "report.json";
@@ -173,10 +173,9 @@ fn spawn(args: &RunArgs, seed: u64, i: u32, socket: &Path, dir: &Path) -> io::Re
         .args(["--workers", &args.workers.to_string()])
         .args([
             "--sync",
-            match args.sync {
-                SyncArg::Sliding => "sliding",
-                SyncArg::Barrier => "barrier",
-            },
+            clap::ValueEnum::to_possible_value(&args.sync)
+                .expect("no value of --sync is skipped")
+                .get_name(),
         ])
         .args(["--worker-index", &i.to_string()])
         .arg("--hub")

@@ -109,19 +109,10 @@ impl SlidingSocket {
     /// Takes every whole frame out of the buffer.
     fn frames(&mut self) -> io::Result<Vec<Inbound>> {
         let mut got = Vec::new();
-        let mut at = 0;
-        while let Some(len) = self.buf.get(at..at + 8) {
-            let len = u64::from_le_bytes(len.try_into().expect("eight bytes")) as usize;
-            let end = at + 8 + len;
-            if self.buf.len() < end {
-                break;
-            }
-            let frame = read_frame(&mut &self.buf[at..end])?;
-            got.push(frame.expect("a whole frame is there"));
-            at = end;
-        }
-        self.buf.drain(..at);
-        Ok(got)
+        take_whole(&mut self.buf, 0, |bytes| {
+            got.push(read_frame(&mut &bytes[..]).map(|f| f.expect("a whole frame is there")));
+        });
+        got.into_iter().collect()
     }
 }
 
@@ -166,6 +157,23 @@ impl Sliding for SlidingSocket {
             }
         }
     }
+}
+
+/// Hands `each` every whole frame at the front of `buf` (its length word,
+/// its body and `trailer` more bytes), then drops them from `buf`; a
+/// frame not yet whole stays.
+fn take_whole(buf: &mut Vec<u8>, trailer: usize, mut each: impl FnMut(&[u8])) {
+    let mut at = 0;
+    while let Some(len) = buf.get(at..at + 8) {
+        let len = u64::from_le_bytes(len.try_into().expect("eight bytes")) as usize;
+        let end = at + 8 + len + trailer;
+        if buf.len() < end {
+            break;
+        }
+        each(&buf[at..end]);
+        at = end;
+    }
+    buf.drain(..at);
 }
 
 /// A report as bytes: the frame, then the count of messages read.
@@ -523,17 +531,10 @@ impl Sockets {
                 Ok(n) => {
                     let buf = &mut self.bufs[i];
                     buf.extend_from_slice(&self.chunk[..n]);
-                    let mut at = 0;
-                    while let Some(len) = buf.get(at..at + 8) {
-                        let len = u64::from_le_bytes(len.try_into().expect("eight bytes"));
-                        let end = at + 16 + len as usize;
-                        if buf.len() < end {
-                            break;
-                        }
-                        got.push((i, read_report(&mut &buf[at..end])));
-                        at = end;
-                    }
-                    buf.drain(..at);
+                    // A report is a frame and the count of messages read.
+                    take_whole(buf, 8, |bytes| {
+                        got.push((i, read_report(&mut &bytes[..])));
+                    });
                 }
                 Err(e)
                     if matches!(

@@ -11,7 +11,6 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm};
 use sim_runtime::{Clock, ClockGuard};
 
-use super::horizon::SlidingSocket;
 use super::host::Host;
 use super::node::{self, EventHandler, SimNode, Tracer};
 use super::workers::{self, Link, Worker};
@@ -134,10 +133,11 @@ impl<B: NetworkBehaviour> Sim<B> {
         // A worker of `seeds::check_on_workers` joins the others.
         if let Some((index, count, hub)) = seeds::worker() {
             let lookahead = workers::lookahead(&config.network);
-            let link = SlidingSocket::connect(&hub, index, lookahead).map_err(EngineError::Io)?;
+            let link = Link::connect(&hub, index, Default::default(), lookahead)
+                .map_err(EngineError::Io)?;
             let worker = Worker {
                 workers: Workers { index, count },
-                link: Link::Sliding(Box::new(link)),
+                link,
             };
             return Self::virtual_time(config, trace, true, Some(worker));
         }

@@ -29,7 +29,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub use super::horizon::HubStats;
-use super::horizon::{Sliding, accept, hub_sliding};
+use super::horizon::{Sliding, SlidingSocket, accept, hub_sliding};
 use crate::net::{Wire, Workers, read_frame, write_frame};
 use crate::scenario::{Latency, Network as NetworkConfig};
 
@@ -61,6 +61,25 @@ pub enum Link {
     /// As it goes, waiting only when a lookahead ahead of the others
     /// ([`horizon`](super::horizon)).
     Sliding(Box<dyn Sliding>),
+}
+
+impl Link {
+    /// Connects worker `index` to the local backend's hub at `path`, as
+    /// `schedule` says; `lookahead` is the one of the links between
+    /// workers ([`lookahead`]).
+    pub fn connect(
+        path: &Path,
+        index: u32,
+        schedule: Schedule,
+        lookahead: Duration,
+    ) -> io::Result<Link> {
+        Ok(match schedule {
+            Schedule::Barrier => Link::Barrier(Box::new(SocketExchange::connect(path, index)?)),
+            Schedule::Sliding => {
+                Link::Sliding(Box::new(SlidingSocket::connect(path, index, lookahead)?))
+            }
+        })
+    }
 }
 
 /// Which of the two ways the local backend uses (see [`Link`]).

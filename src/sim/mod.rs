@@ -32,8 +32,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::engine::horizon::SlidingSocket;
-use crate::engine::workers::{Exchange, Link, Schedule, SocketExchange, Worker, lookahead};
+use crate::engine::workers::{Exchange, Link, Schedule, Worker, lookahead};
 use crate::engine::{
     EngineError, NodeId, Sim, SimConfig, Trace, TraceFilter, TraceHandle, Workers,
 };
@@ -186,14 +185,8 @@ pub fn run_here(
                 )));
             }
             let link = match spec.link {
-                WorkerLink::Hub(hub, Schedule::Barrier) => {
-                    Link::Barrier(Box::new(SocketExchange::connect(&hub, spec.index)?))
-                }
-                WorkerLink::Hub(hub, Schedule::Sliding) => {
-                    let lookahead = lookahead(&config.network);
-                    Link::Sliding(Box::new(SlidingSocket::connect(
-                        &hub, spec.index, lookahead,
-                    )?))
+                WorkerLink::Hub(hub, schedule) => {
+                    Link::connect(&hub, spec.index, schedule, lookahead(&config.network))?
                 }
                 WorkerLink::Exchange(exchange) => Link::Barrier(exchange),
             };
