@@ -118,10 +118,12 @@ fn parent(args: &Args) {
     .expect("the binary runs itself as workers");
     assert!(statuses.iter().all(|s| s.success()), "a worker failed");
     let stats = routed.expect("the hub routes every window");
-    println!(
-        "hub: {} windows, {} messages",
-        stats.windows, stats.messages
-    );
+    if args.sync == Schedule::Barrier {
+        println!(
+            "hub: {} windows, {} messages",
+            stats.windows, stats.messages
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -152,15 +154,13 @@ fn run(args: &Args) {
     );
     let sim: Sim<Behaviour> = match &args.worker {
         Some((index, socket)) => {
-            let link = Link::connect(socket, *index, args.sync, lookahead(&config.network))
-                .expect("the hub listens");
-            let worker = Worker {
-                workers: Workers {
-                    index: *index,
-                    count: args.workers,
-                },
-                link,
+            let workers = Workers {
+                index: *index,
+                count: args.workers,
             };
+            let link = Link::connect(socket, workers, args.sync, lookahead(&config.network))
+                .expect("the other workers are there");
+            let worker = Worker { workers, link };
             Sim::on_worker(config, trace, worker).expect("this build can simulate")
         }
         None => Sim::with_trace(config, trace).expect("this build can simulate"),

@@ -82,6 +82,7 @@ mod drive;
 mod faults;
 pub mod horizon;
 mod host;
+pub mod mesh;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 mod node;

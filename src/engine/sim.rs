@@ -133,12 +133,10 @@ impl<B: NetworkBehaviour> Sim<B> {
         // A worker of `seeds::check_on_workers` joins the others.
         if let Some((index, count, hub)) = seeds::worker() {
             let lookahead = workers::lookahead(&config.network);
-            let link = Link::connect(&hub, index, Default::default(), lookahead)
+            let workers = Workers { index, count };
+            let link = Link::connect(&hub, workers, Default::default(), lookahead)
                 .map_err(EngineError::Io)?;
-            let worker = Worker {
-                workers: Workers { index, count },
-                link,
-            };
+            let worker = Worker { workers, link };
             return Self::virtual_time(config, trace, true, Some(worker));
         }
         Self::virtual_time(config, trace, true, None)

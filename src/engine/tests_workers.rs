@@ -203,11 +203,13 @@ fn the_hub_routes_each_message_to_its_worker_and_agrees_on_the_next_window() {
 }
 
 #[test]
-fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
-    use super::horizon::{Sliding, SlidingSocket, hub_sliding};
-    use crate::net::{Body, ConnKey, Wire};
-    let (dir, socket, listener) = hub_socket("slide-test");
+fn two_workers_work_out_each_others_horizons_from_their_promises() {
+    use super::horizon::Sliding;
+    use super::mesh::SlidingMesh;
+    use crate::net::{Body, ConnKey, Wire, Workers};
+    let (dir, socket) = run_dir("slide-test");
     let l = ms(20);
+    let workers = |index| Workers { index, count: 2 };
     // Worker 0 promises 100 ms and sends worker 1 a message arriving at
     // 130 ms; worker 1 promises 500 ms. Worker 0 may run until worker 1
     // could answer what worker 0 sends at 100 ms (140 ms); worker 1 until
@@ -215,7 +217,7 @@ fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
     let zero = {
         let socket = socket.clone();
         std::thread::Builder::new().spawn(move || {
-            let mut link = SlidingSocket::connect(&socket, 0, l).unwrap();
+            let mut link = SlidingMesh::connect(&socket, workers(0), l).unwrap();
             let msg = Wire {
                 at: ms(130),
                 src: 0,
@@ -239,7 +241,7 @@ fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
     .unwrap();
     let one = std::thread::Builder::new()
         .spawn(move || {
-            let mut link = SlidingSocket::connect(&socket, 1, l).unwrap();
+            let mut link = SlidingMesh::connect(&socket, workers(1), l).unwrap();
             link.report(Vec::new(), Some(ms(500)), 0).unwrap();
             let (mut got, mut horizons) = (Vec::new(), Vec::new());
             while horizons.last() != Some(&None) {
@@ -255,29 +257,86 @@ fn the_sliding_hub_routes_messages_and_moves_each_horizon_from_the_promises() {
             (got, horizons)
         })
         .unwrap();
-    let stats = hub_sliding(&listener, 2, || true).unwrap();
     let zero = zero.join().unwrap();
     let (got, one) = one.join().unwrap();
     assert_eq!(got, vec![(0, ms(130))]);
-    assert!(
-        zero.iter().all(|h| h.is_some_and(|h| h <= ms(140))),
-        "{zero:?}"
-    );
+    assert_eq!(zero, vec![Some(ms(140))]);
     let (last, before) = one.split_last().unwrap();
     assert_eq!(*last, None, "unbounded once worker 0 is done");
     assert!(
         before.iter().all(|h| h.is_some_and(|h| h <= ms(120))),
         "{one:?}"
     );
-    assert_eq!(stats.messages, 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
-fn workers_that_send_more_than_a_socket_holds_without_reading_do_not_block_the_hub() {
-    use super::horizon::{Sliding, SlidingSocket, hub_sliding};
-    use crate::net::{Body, ConnKey, Wire};
-    let (dir, socket, listener) = hub_socket("flood-test");
+fn a_third_worker_learns_of_messages_between_two_others_from_their_frames() {
+    use super::horizon::Sliding;
+    use super::mesh::SlidingMesh;
+    use crate::net::{Body, ConnKey, Wire, Workers};
+    let (dir, socket) = run_dir("three-test");
+    let l = ms(20);
+    let (told, heard) = std::sync::mpsc::channel();
+    let mut threads = Vec::new();
+    for index in 0..3u32 {
+        let (socket, told) = (socket.clone(), told.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .spawn(move || {
+                    let mut link =
+                        SlidingMesh::connect(&socket, Workers { index, count: 3 }, l).unwrap();
+                    // Worker 0 sends worker 1 a message arriving at 105 ms
+                    // and promises 500 ms; the others promise 500 ms.
+                    let out = match index {
+                        0 => vec![Wire {
+                            at: ms(105),
+                            src: 0,
+                            seq: 0,
+                            dest: 1,
+                            conn: ConnKey { dialer: 0, n: 1 },
+                            body: Body::Accept,
+                        }],
+                        _ => Vec::new(),
+                    };
+                    link.report(out, Some(ms(500)), 0).unwrap();
+                    if index == 2 {
+                        // Once it has every worker's promise, worker 2 may
+                        // run until worker 1 could answer the message it has
+                        // not read yet: 105 + 20 ms.
+                        let mut last = None;
+                        while last.is_none_or(|h| h < ms(125)) {
+                            for (_, h) in link.receive(true).unwrap() {
+                                last = h;
+                            }
+                        }
+                        told.send(last).unwrap();
+                    } else {
+                        let _ = link.receive(true).unwrap();
+                    }
+                    // Wait for worker 2's word before anyone leaves.
+                    std::thread::sleep(Duration::from_millis(200));
+                    link.report(Vec::new(), None, 0).unwrap();
+                })
+                .unwrap(),
+        );
+    }
+    let last = heard
+        .recv_timeout(Duration::from_secs(60))
+        .expect("worker 2 hears from both");
+    assert_eq!(last, Some(ms(125)));
+    for t in threads {
+        t.join().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn workers_that_send_more_than_a_socket_holds_without_reading_do_not_block() {
+    use super::horizon::Sliding;
+    use super::mesh::SlidingMesh;
+    use crate::net::{Body, ConnKey, Wire, Workers};
+    let (dir, socket) = run_dir("flood-test");
     const REPORTS: u64 = 200;
     const BYTES: usize = 64 * 1024;
     // Each worker sends the other 200 reports of 64 KiB (far more than a
@@ -287,7 +346,8 @@ fn workers_that_send_more_than_a_socket_holds_without_reading_do_not_block_the_h
         let (socket, done) = (socket.clone(), done.clone());
         std::thread::Builder::new()
             .spawn(move || {
-                let mut link = SlidingSocket::connect(&socket, i, ms(20)).unwrap();
+                let workers = Workers { index: i, count: 2 };
+                let mut link = SlidingMesh::connect(&socket, workers, ms(20)).unwrap();
                 for seq in 0..REPORTS {
                     let wire = Wire {
                         at: ms(100 + seq),
@@ -310,25 +370,30 @@ fn workers_that_send_more_than_a_socket_holds_without_reading_do_not_block_the_h
                     }
                 }
                 link.report(Vec::new(), None, got).unwrap();
+                drop(link);
                 done.send((i, got)).unwrap();
             })
             .unwrap();
     }
-    let hub = std::thread::Builder::new()
-        .spawn(move || hub_sliding(&listener, 2, || true))
-        .unwrap();
     let mut got = Vec::new();
     for _ in 0..2 {
         let one = finished
             .recv_timeout(Duration::from_secs(120))
-            .expect("both workers finish: neither the hub nor a worker blocks on a full socket");
+            .expect("both workers finish: neither blocks on a full socket");
         got.push(one);
     }
     got.sort();
     assert_eq!(got, vec![(0, REPORTS), (1, REPORTS)]);
-    let stats = hub.join().unwrap().unwrap();
-    assert_eq!(stats.messages, 2 * REPORTS);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh directory for a run's sockets, and the path of its rendezvous.
+fn run_dir(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("libp2p-sim-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("hub.sock");
+    (dir, socket)
 }
 
 /// A fresh directory for a hub's socket, the socket's path, and the hub's
@@ -340,10 +405,7 @@ fn hub_socket(
     std::path::PathBuf,
     std::os::unix::net::UnixListener,
 ) {
-    let dir = std::env::temp_dir().join(format!("libp2p-sim-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("hub.sock");
+    let (dir, socket) = run_dir(name);
     let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     (dir, socket, listener)
 }

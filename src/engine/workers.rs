@@ -28,8 +28,8 @@ use std::process::{Child, ExitStatus};
 use std::sync::mpsc;
 use std::time::Duration;
 
-pub use super::horizon::HubStats;
-use super::horizon::{Sliding, SlidingSocket, accept, hub_sliding};
+use super::horizon::Sliding;
+use super::mesh::SlidingMesh;
 use crate::net::{Wire, Workers, read_frame, write_frame};
 use crate::scenario::{Latency, Network as NetworkConfig};
 
@@ -64,19 +64,23 @@ pub enum Link {
 }
 
 impl Link {
-    /// Connects worker `index` to the local backend's hub at `path`, as
+    /// Connects worker `workers.index` to the others of a local run whose
+    /// rendezvous is `path` (the hub's socket under a barrier, the
+    /// workers' own sockets beside it under sliding horizons), as
     /// `schedule` says; `lookahead` is the one of the links between
     /// workers ([`lookahead`]).
     pub fn connect(
         path: &Path,
-        index: u32,
+        workers: Workers,
         schedule: Schedule,
         lookahead: Duration,
     ) -> io::Result<Link> {
         Ok(match schedule {
-            Schedule::Barrier => Link::Barrier(Box::new(SocketExchange::connect(path, index)?)),
+            Schedule::Barrier => {
+                Link::Barrier(Box::new(SocketExchange::connect(path, workers.index)?))
+            }
             Schedule::Sliding => {
-                Link::Sliding(Box::new(SlidingSocket::connect(path, index, lookahead)?))
+                Link::Sliding(Box::new(SlidingMesh::connect(path, workers, lookahead)?))
             }
         })
     }
@@ -263,13 +267,66 @@ pub fn hub(
     }
 }
 
-/// Runs one simulation on `count` local worker processes: binds the hub's
-/// socket in `dir` (which must exist), starts worker `i` with
-/// `spawn(i, socket)`, routes their messages until they end ([`hub`] or
-/// [`hub_sliding`], as `schedule` says; the workers must connect alike), and
-/// waits for them. Returns each worker's exit status, in worker order, and
-/// what the hub saw (an error if a worker ended before it joined, or the
-/// routing failed).
+/// What the hub saw of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubStats {
+    /// Windows (exchanges) completed.
+    pub windows: u64,
+    /// Messages routed between workers.
+    pub messages: u64,
+}
+
+/// Accepts `count` workers on `listener`, each naming its index first;
+/// returns their streams in worker order (gives up when `alive` says a
+/// worker ended before it connected).
+fn accept(
+    listener: &UnixListener,
+    count: u32,
+    mut alive: impl FnMut() -> bool,
+) -> io::Result<Vec<UnixStream>> {
+    let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
+    listener.set_nonblocking(true)?;
+    for _ in 0..count {
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !alive() {
+                        return Err(io::Error::other("a worker ended before it joined"));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        stream.set_nonblocking(false)?;
+        let mut index = [0u8; 4];
+        io::Read::read_exact(&mut stream, &mut index)?;
+        let i = u32::from_le_bytes(index) as usize;
+        let slot = streams.get_mut(i).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "worker index out of range")
+        })?;
+        *slot = Some(stream);
+    }
+    streams
+        .into_iter()
+        .map(|s| {
+            s.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a worker index twice"))
+        })
+        .collect()
+}
+
+/// Runs one simulation on `count` local worker processes: starts worker
+/// `i` with `spawn(i, socket)`, where `socket` is the run's rendezvous in
+/// `dir` (which must exist), and waits for them. Under a barrier the
+/// parent binds `socket` and routes the messages ([`hub`]); under sliding
+/// horizons the workers talk to each other
+/// ([`SlidingMesh`](super::mesh::SlidingMesh)) and the parent only
+/// watches: when one fails it stops the others. The workers must connect
+/// as `schedule` says. Returns each worker's exit status, in worker
+/// order, and what the hub saw (an error if a worker ended before it
+/// joined, or the routing failed; nothing under sliding horizons, where
+/// each worker counts its own).
 pub fn run_local(
     dir: &Path,
     count: u32,
@@ -278,24 +335,58 @@ pub fn run_local(
 ) -> io::Result<(Vec<ExitStatus>, io::Result<HubStats>)> {
     let socket = dir.join("hub.sock");
     let _ = std::fs::remove_file(&socket);
-    let listener = UnixListener::bind(&socket)?;
+    let listener = match schedule {
+        Schedule::Barrier => Some(UnixListener::bind(&socket)?),
+        Schedule::Sliding => None,
+    };
     let mut children: Vec<Child> = (0..count)
         .map(|i| spawn(i, &socket))
         .collect::<io::Result<_>>()?;
-    let alive = || {
-        children
-            .iter_mut()
-            .all(|c| c.try_wait().ok().flatten().is_none())
-    };
-    let routed = match schedule {
-        Schedule::Barrier => hub(&listener, count, alive),
-        Schedule::Sliding => hub_sliding(&listener, count, alive),
+    let routed = match listener {
+        Some(listener) => {
+            let alive = || {
+                children
+                    .iter_mut()
+                    .all(|c| c.try_wait().ok().flatten().is_none())
+            };
+            hub(&listener, count, alive)
+        }
+        None => {
+            watch(&mut children);
+            Ok(HubStats::default())
+        }
     };
     let statuses = children
         .iter_mut()
         .map(Child::wait)
         .collect::<io::Result<_>>()?;
     Ok((statuses, routed))
+}
+
+/// Waits until every child has ended; once one fails, stops the others
+/// (they may be waiting to reach it).
+fn watch(children: &mut [Child]) {
+    loop {
+        let mut running = 0;
+        let mut failed = false;
+        for child in children.iter_mut() {
+            match child.try_wait() {
+                Ok(None) => running += 1,
+                Ok(Some(status)) => failed |= !status.success(),
+                Err(_) => failed = true,
+            }
+        }
+        if running == 0 {
+            return;
+        }
+        if failed {
+            for child in children.iter_mut() {
+                let _ = child.kill();
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn min_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {

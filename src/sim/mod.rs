@@ -184,19 +184,17 @@ pub fn run_here(
                     "stop_when_bootstrapped needs every node's state in one process; it cannot run on several workers".into(),
                 )));
             }
+            let workers = Workers {
+                index: spec.index,
+                count: spec.count,
+            };
             let link = match spec.link {
                 WorkerLink::Hub(hub, schedule) => {
-                    Link::connect(&hub, spec.index, schedule, lookahead(&config.network))?
+                    Link::connect(&hub, workers, schedule, lookahead(&config.network))?
                 }
                 WorkerLink::Exchange(exchange) => Link::Barrier(exchange),
             };
-            let worker = Worker {
-                workers: Workers {
-                    index: spec.index,
-                    count: spec.count,
-                },
-                link,
-            };
+            let worker = Worker { workers, link };
             Sim::on_worker(config, trace.clone(), worker)?
         }
         None => Sim::with_trace(config, trace.clone())?,
