@@ -195,7 +195,7 @@ fn finish(args: &Args, mut sim: Sim<Behaviour>) {
         sim.add_node_at(i, move |key| node::behaviour(key, &s));
         if i > 0 && sim.is_local(i) {
             let (boot, addr) = (sim.peer_id(0), sim.addr(0));
-            node::join_via(sim.swarm_mut(i), boot, addr);
+            node::join_via(sim.swarm_mut(i), &[(boot, addr)]);
         }
     }
     sim.run_for(Duration::from_secs(args.secs).saturating_sub(gap * args.nodes));

@@ -243,6 +243,7 @@ impl Context<'_> {
             "virtual_time_ms" => Some(ms(r.virtual_time) as f64),
             "bootstrapped" => Some(s.bootstrap.count as f64),
             "bootstrapped_ok" => Some(s.bootstrapped_ok as f64),
+            "joins_without_bootstrap" => Some(s.joins_without_bootstrap as f64),
             "lookups_ok_rate" => s.lookup_ok_rate,
             "lookups_recall_mean" => s.lookup_recall_mean,
             "lookups_abandoned" => count(r.lookups_abandoned),

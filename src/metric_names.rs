@@ -27,6 +27,7 @@ pub const SUMMARY_METRICS: &[&str] = &[
     "virtual_time_ms",
     "bootstrapped",
     "bootstrapped_ok",
+    "joins_without_bootstrap",
     "first_bootstrap_count",
     "first_bootstrap_p50_ms",
     "first_bootstrap_p90_ms",

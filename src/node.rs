@@ -84,7 +84,7 @@ pub type NodeSwarm = Swarm<Behaviour>;
 /// engine owns): what it reported and the study has not taken yet.
 #[derive(Debug)]
 pub struct Node {
-    /// Index in the simulation (0 is the bootstrap node).
+    /// Index in the simulation (0 is the first bootstrap node).
     pub index: NodeId,
     /// Its peer id, from an ed25519 key drawn from the seed.
     pub peer_id: PeerId,
@@ -99,6 +99,10 @@ pub struct Node {
     /// Peers that entered the routing table since the simulation last took
     /// them (from Kademlia's `RoutingUpdated` events with `is_new_peer`).
     pub routing_added: Vec<PeerId>,
+    /// Bootstrap nodes it was given when it joined.
+    pub bootstrap_peers: u32,
+    /// How many of them were running when it joined.
+    pub bootstrap_live: u32,
     /// Lookups in flight: query, key, start.
     lookups: Vec<(kad::QueryId, PeerId, Duration)>,
 }
@@ -114,6 +118,8 @@ impl Node {
             bootstrap_news: false,
             finished_lookups: Vec::new(),
             routing_added: Vec::new(),
+            bootstrap_peers: 0,
+            bootstrap_live: 0,
             lookups: Vec::new(),
         }
     }
@@ -200,19 +206,23 @@ impl Node {
     }
 }
 
-/// Joins the network through `(boot_peer, boot_addr)` as a real
-/// application does: dial it, add it to Kademlia, start a bootstrap.
-pub fn join_via(swarm: &mut NodeSwarm, boot_peer: PeerId, boot_addr: Multiaddr) {
+/// Joins the network through its bootstrap peers as a real application
+/// does: add each to Kademlia, start a bootstrap, dial each.
+pub fn join_via(swarm: &mut NodeSwarm, boot: &[(PeerId, Multiaddr)]) {
     let kad = &mut swarm.behaviour_mut().kad;
-    kad.add_address(&boot_peer, boot_addr.clone());
+    for (peer, addr) in boot {
+        kad.add_address(peer, addr.clone());
+    }
     // Fails only when the routing table is empty, which add_address
     // just prevented; the automatic bootstrap would cover it anyway.
     let _ = kad.bootstrap();
-    let opts = DialOpts::peer_id(boot_peer)
-        .addresses(vec![boot_addr])
-        .build();
-    // A dial error is reported again as a swarm event; nothing to do.
-    let _ = swarm.dial(opts);
+    for (peer, addr) in boot {
+        let opts = DialOpts::peer_id(*peer)
+            .addresses(vec![addr.clone()])
+            .build();
+        // A dial error is reported again as a swarm event; nothing to do.
+        let _ = swarm.dial(opts);
+    }
 }
 
 /// The peers in the routing table now, over all k-buckets.

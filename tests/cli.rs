@@ -175,8 +175,13 @@ fn results_describe_every_node() {
     let mut joins = Vec::new();
     for row in &rows[1..] {
         let f: Vec<&str> = row.split(',').collect();
-        assert_eq!(f.len(), 13, "{row}");
+        assert_eq!(f.len(), 15, "{row}");
         assert_eq!(f[3], "", "nobody leaves in this scenario: {row}");
+        assert_eq!(
+            (f[13], f[14]),
+            ("1", "1"),
+            "given node 0, which runs: {row}"
+        );
         let join: u64 = f[2].parse().unwrap();
         assert!(join <= 20_000, "joins spread over the first 20 s: {row}");
         joins.push(join);

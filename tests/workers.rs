@@ -11,6 +11,7 @@ use std::path::Path;
 
 const SMALL: &str = "tests/scenarios/small.toml";
 const CHURN: &str = "tests/scenarios/churn-small.toml";
+const BOOTSTRAP_LIST: &str = "tests/scenarios/bootstrap-list.toml";
 /// The files that must be byte-identical between two runs of one schedule.
 const SAME_FILES: [&str; 5] = [
     "discovery.csv",
@@ -132,6 +133,39 @@ fn the_merged_files_cover_every_node_and_match_one_worker() {
         csv_rows(&text).len()
     };
     assert_eq!(samples(&one), samples(&two));
+}
+
+#[test]
+fn every_worker_gives_each_joiner_the_same_bootstrap_nodes() {
+    let (one, two) = (scratch("w1-boot"), scratch("w2-boot"));
+    run(BOOTSTRAP_LIST, "2", "1", &one);
+    run(BOOTSTRAP_LIST, "2", "2", &two);
+    // node, bootstrap_peers, bootstrap_live: drawn from the timeline, so the
+    // same on any number of workers.
+    let given = |dir: &Path| {
+        let text = String::from_utf8(read(dir, "discovery.csv")).unwrap();
+        let rows = csv_rows(&text);
+        let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+        let (peers, live) = (column("bootstrap_peers"), column("bootstrap_live"));
+        let mut given: Vec<(u32, String, String)> = rows[1..]
+            .iter()
+            .map(|r| (r[0].parse().unwrap(), r[peers].clone(), r[live].clone()))
+            .collect();
+        given.sort();
+        given
+    };
+    let on_one = given(&one);
+    assert_eq!(on_one, given(&two));
+    // Nodes 0 and 1 of the three bootstrap nodes leave at 6 s: a joiner
+    // after that was given one of three, so some find theirs gone, not all.
+    let gone = on_one
+        .iter()
+        .filter(|(_, p, l)| p == "1" && l == "0")
+        .count();
+    assert!(gone > 0 && gone < 14, "{on_one:?}");
+    for dir in [&one, &two] {
+        assert_eq!(summary(dir, "joins_without_bootstrap"), gone as f64);
+    }
 }
 
 #[test]

@@ -580,6 +580,13 @@ fn print_summary(report: &RunReport, perf: &Performance) {
         "sessions   {} joins, {} live at the end, {} graceful departures, {} crashes",
         s.joins, s.live_end, report.departures.graceful, report.departures.crashes
     );
+    if s.joins_without_bootstrap > 0 {
+        println!(
+            "           {} joins found none of their bootstrap nodes running \
+             (joins_without_bootstrap)",
+            s.joins_without_bootstrap
+        );
+    }
     println!();
     println!(
         "  {:<34} {:>7} {:>9} {:>9} {:>9} {:>9}",

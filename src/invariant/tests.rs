@@ -251,6 +251,8 @@ fn rich() -> RunReport {
                 at: joined + ms_(1_234 * u64::from(i + 1)),
                 ok: i != 1,
             }),
+            bootstrap_peers: u32::from(i > 0),
+            bootstrap_live: u32::from(i > 0),
             recall_reached: [1, 2, 3].map(|k| Some(joined + ms_(777 * k * u64::from(i + 1)))),
             visible_at: Some(joined + ms_(100)),
             left_at: (i == 2).then(|| mins(4)),

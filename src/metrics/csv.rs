@@ -64,6 +64,8 @@ impl RunReport {
             "rt_entries_end",
             "rt_buckets_end",
             "connected_peers_end",
+            "bootstrap_peers",
+            "bootstrap_live",
         ]);
         for r in &self.nodes {
             row!(
@@ -83,6 +85,8 @@ impl RunReport {
                 r.end.entries,
                 r.end.nonempty_buckets,
                 r.end.connected_peers,
+                r.bootstrap_peers,
+                r.bootstrap_live,
             );
         }
         out.finish()
@@ -189,6 +193,10 @@ impl RunReport {
             ("virtual_time_ms".into(), ms(self.virtual_time).to_string()),
             ("bootstrapped".into(), s.bootstrap.count.to_string()),
             ("bootstrapped_ok".into(), s.bootstrapped_ok.to_string()),
+            (
+                "joins_without_bootstrap".into(),
+                s.joins_without_bootstrap.to_string(),
+            ),
         ];
         let mut spread = |name: &str, sp: &Spread| {
             rows.push((format!("{name}_count"), sp.count.to_string()));

@@ -25,6 +25,10 @@ pub struct NodeRecord {
     pub joined_at: Duration,
     /// End of its first bootstrap query, if any.
     pub first_bootstrap: Option<BootstrapOutcome>,
+    /// Bootstrap nodes it was given when it joined (0 for the first node).
+    pub bootstrap_peers: u32,
+    /// How many of them were running when it joined.
+    pub bootstrap_live: u32,
     /// Virtual times its routing table first held 50 %, 90 % and 100 % of
     /// its true k closest live peers ([`RECALL_LEVELS`]).
     pub recall_reached: [Option<Duration>; 3],
@@ -38,6 +42,11 @@ pub struct NodeRecord {
 }
 
 impl NodeRecord {
+    /// Whether it was given bootstrap nodes and none of them was running.
+    pub fn bootstrap_gone(&self) -> bool {
+        self.bootstrap_peers > 0 && self.bootstrap_live == 0
+    }
+
     /// Time from join until the first bootstrap query ended.
     pub fn bootstrap_latency(&self) -> Option<Duration> {
         self.first_bootstrap

@@ -42,6 +42,8 @@ pub struct Summary {
     pub live_end: usize,
     /// Sessions whose first bootstrap query succeeded.
     pub bootstrapped_ok: usize,
+    /// Sessions given bootstrap nodes of which none was running at the join.
+    pub joins_without_bootstrap: usize,
     /// Time from join to the end of the first bootstrap query.
     pub bootstrap: Spread,
     /// Time from join until the routing table first held 50 %, 90 % and
@@ -102,6 +104,7 @@ impl RunReport {
                 .iter()
                 .filter(|r| r.first_bootstrap.is_some_and(|b| b.ok))
                 .count(),
+            joins_without_bootstrap: self.nodes.iter().filter(|r| r.bootstrap_gone()).count(),
             bootstrap: Spread::of(
                 self.nodes
                     .iter()

@@ -29,6 +29,8 @@ fn node(i: u32, joined: u64, bootstrap: Option<u64>, recall: [Option<u64>; 3]) -
             at: ms(t),
             ok: true,
         }),
+        bootstrap_peers: u32::from(i > 0),
+        bootstrap_live: u32::from(i > 0),
         recall_reached: recall.map(|t| t.map(ms)),
         visible_at: recall[1].map(ms),
         left_at: None,

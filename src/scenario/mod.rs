@@ -143,6 +143,8 @@ mod tests;
 #[cfg(test)]
 mod tests_assert;
 #[cfg(test)]
+mod tests_bootstrap;
+#[cfg(test)]
 mod tests_churn;
 #[cfg(test)]
 mod tests_files;
@@ -160,8 +162,9 @@ pub use assert::{Assert, AssertWhen, CmpOp};
 pub use duration::{format_duration, parse_duration};
 pub use error::ScenarioError;
 pub use model::{
-    DEFAULT_LATENCY_MAX, DEFAULT_LATENCY_MIN, DEFAULT_SAMPLE_INTERVAL, DEFAULT_SEED, Latency,
-    MAX_DURATION, MAX_LATENCY, MAX_NAME_LEN, MAX_NODES, Network, Region, Scenario, Security, Stack,
+    Bootstrap, DEFAULT_LATENCY_MAX, DEFAULT_LATENCY_MIN, DEFAULT_SAMPLE_INTERVAL, DEFAULT_SEED,
+    Latency, MAX_DURATION, MAX_LATENCY, MAX_NAME_LEN, MAX_NODES, Network, Region, Scenario,
+    Security, Stack,
 };
 pub use workload::{
     Arrival, Churn, Departure, Join, Leave, LeaveWho, Lookups, MAX_LOOKUP_RATE, Partition, Ratio,

@@ -73,8 +73,11 @@ pub struct Scenario {
     pub stack: Stack,
     /// The simulated network between the nodes. Default: [`Network::default`].
     pub network: Network,
+    /// Which nodes a joiner dials first (`[bootstrap]`). Default:
+    /// [`Bootstrap::default`], the first node only.
+    pub bootstrap: Bootstrap,
     /// The `[[join]]` workloads in file order; at least one. The first node of the
-    /// first workload is the bootstrap node.
+    /// first workload is the first bootstrap node.
     pub joins: Vec<Join>,
     /// The `[[churn]]` workloads in file order. Default: none.
     pub churn: Vec<Churn>,
@@ -96,6 +99,31 @@ impl Scenario {
     /// create more during the run.)
     pub fn node_count(&self) -> usize {
         self.joins.iter().map(|join| join.count as usize).sum()
+    }
+}
+
+/// The bootstrap nodes (`[bootstrap]`): the first `nodes` nodes to join.
+/// Every later joiner is given `per_joiner` of them (all by default), adds
+/// their addresses to its routing table, dials each and starts a Kademlia
+/// bootstrap; a bootstrap node joining is given those that joined before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// `nodes`: how many of the first nodes to join are bootstrap nodes.
+    /// Default 1; from 1 to the number of nodes the `[[join]]` workloads
+    /// create.
+    pub nodes: u32,
+    /// `per_joiner`: how many bootstrap nodes each joiner is given, drawn
+    /// from the seed for each join (a subset, in bootstrap order); `None`
+    /// (the default, written `"all"`) gives every one. From 1 to `nodes`.
+    pub per_joiner: Option<u32>,
+}
+
+impl Default for Bootstrap {
+    fn default() -> Self {
+        Bootstrap {
+            nodes: 1,
+            per_joiner: None,
+        }
     }
 }
 

@@ -60,6 +60,8 @@ pub(crate) struct RawScenario {
     pub stack: Option<RawStack>,
     /// `[network]`: the simulated network. Default: all of its defaults.
     pub network: Option<RawNetwork>,
+    /// `[bootstrap]`: the bootstrap nodes. Default: the first node only.
+    pub bootstrap: Option<RawBootstrap>,
     /// `[[join]]`: join workloads, at least one. Required.
     pub join: Option<Spanned<Vec<Spanned<RawJoin>>>>,
     /// `[[churn]]`: churn workloads. Default: none.
@@ -110,6 +112,19 @@ pub(crate) struct RawStack {
     pub idle_timeout: Option<Spanned<DurationValue>>,
     /// `connection_timeout`: dial and upgrade limit. Default `"10s"`; `> 0`.
     pub connection_timeout: Option<Spanned<DurationValue>>,
+}
+
+/// `[bootstrap]`. Integers are read as i64 so that `0` and `-1` get
+/// `validate.rs`'s messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBootstrap {
+    /// `nodes`: how many of the first nodes to join are bootstrap nodes.
+    /// Default 1; from 1 to the nodes of the `[[join]]` workloads.
+    pub nodes: Option<Spanned<i64>>,
+    /// `per_joiner`: how many of them each joiner is given, drawn from the
+    /// seed. Default: all; from 1 to `nodes`.
+    pub per_joiner: Option<Spanned<i64>>,
 }
 
 /// `stack.periodic_bootstrap`: a duration string, or `"off"`.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::assert::{Assert, AssertWhen};
 use super::duration::format_duration;
 use super::keyword::spelling;
-use super::model::{Latency, Network, Scenario, Stack};
+use super::model::{Bootstrap, Latency, Network, Scenario, Stack};
 use super::workload::{Churn, Join, Leave, LeaveWho, Lookups, Partition, Split, TimeDistribution};
 
 impl Scenario {
@@ -34,6 +34,7 @@ impl Scenario {
         );
         write_stack(&mut out, &self.stack);
         write_network(&mut out, &self.network);
+        write_bootstrap(&mut out, &self.bootstrap);
         for join in &self.joins {
             write_join(&mut out, join);
         }
@@ -106,6 +107,14 @@ fn write_network(out: &mut String, network: &Network) {
             .map(|(&(_, b), cell)| format!("{} = {}", network.regions[b].name, latency(cell)))
             .collect();
         line(out, &row.name, &format!("{{ {} }}", cells.join(", ")));
+    }
+}
+
+fn write_bootstrap(out: &mut String, bootstrap: &Bootstrap) {
+    header(out, "[bootstrap]");
+    line(out, "nodes", &bootstrap.nodes.to_string());
+    if let Some(per_joiner) = bootstrap.per_joiner {
+        line(out, "per_joiner", &per_joiner.to_string());
     }
 }
 

@@ -80,6 +80,7 @@ fn minimal_file_gets_every_default() {
             regions: Vec::new(),
             latency_matrix: Default::default(),
         },
+        bootstrap: Bootstrap::default(),
         joins: vec![Join {
             at: Duration::ZERO,
             count: 3,
@@ -189,7 +190,8 @@ fn unknown_top_level_key_lists_the_allowed_keys() {
     assert!(
         err.message.ends_with(
             "allowed keys: name, description, seed, duration, sample_interval, \
-             stop_when_bootstrapped, stack, network, join, churn, leave, partition, lookups, assert"
+             stop_when_bootstrapped, stack, network, bootstrap, join, churn, leave, partition, \
+             lookups, assert"
         ),
         "{err}"
     );

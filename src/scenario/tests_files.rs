@@ -229,6 +229,9 @@ connection_timeout = "10s"
 [network]
 latency = { min = "20ms", max = "80ms" }
 
+[bootstrap]
+nodes = 1
+
 [[join]]
 at = "0s"
 count = 10

@@ -23,9 +23,9 @@ use toml::Spanned;
 use super::duration::{DurationValue, format_duration};
 use super::error::{ScenarioError, Source};
 use super::model::{
-    DEFAULT_SAMPLE_INTERVAL, DEFAULT_SEED, MAX_DURATION, MAX_NAME_LEN, Scenario, Stack,
+    Bootstrap, DEFAULT_SAMPLE_INTERVAL, DEFAULT_SEED, MAX_DURATION, MAX_NAME_LEN, Scenario, Stack,
 };
-use super::raw::{RawInterval, RawScenario, RawStack};
+use super::raw::{RawBootstrap, RawInterval, RawScenario, RawStack};
 use super::validate_assert::resolve_asserts;
 use super::validate_churn::resolve_churn;
 use super::validate_common::positive_duration;
@@ -93,6 +93,7 @@ pub(crate) fn resolve(raw: RawScenario, source: &Source<'_>) -> Result<Scenario,
     let network = resolve_network(raw.network, source)?;
     let joins = resolve_joins(raw.join, duration, source)?;
     let initial_nodes: u32 = joins.iter().map(|join| join.count).sum();
+    let bootstrap = resolve_bootstrap(raw.bootstrap, initial_nodes, source)?;
     let churn = resolve_churn(raw.churn, duration, initial_nodes, source)?;
     let leaves = resolve_leaves(raw.leave, duration, initial_nodes, source)?;
     let partitions = resolve_partitions(raw.partition, duration, &network, source)?;
@@ -108,6 +109,7 @@ pub(crate) fn resolve(raw: RawScenario, source: &Source<'_>) -> Result<Scenario,
         stop_when_bootstrapped: raw.stop_when_bootstrapped.is_some_and(Spanned::into_inner),
         stack,
         network,
+        bootstrap,
         joins,
         churn,
         leaves,
@@ -215,4 +217,48 @@ fn resolve_stack(raw: Option<RawStack>, source: &Source<'_>) -> Result<Stack, Sc
             default.connection_timeout,
         )?,
     })
+}
+
+/// `[bootstrap]`, checked once the joins are known: there cannot be more
+/// bootstrap nodes than nodes joining, nor a joiner given more than there are.
+fn resolve_bootstrap(
+    raw: Option<RawBootstrap>,
+    initial_nodes: u32,
+    source: &Source<'_>,
+) -> Result<Bootstrap, ScenarioError> {
+    let Some(raw) = raw else {
+        return Ok(Bootstrap::default());
+    };
+    let count = |value: &Spanned<i64>, field: &str, max: u32, why: &str| {
+        let found = *value.get_ref();
+        u32::try_from(found)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                source.error(
+                    Some(value.span()),
+                    Some(format!("bootstrap.{field}")),
+                    format!("must be from 1 to {max} ({why}), found {found}"),
+                )
+            })
+    };
+    let nodes = match &raw.nodes {
+        None => 1,
+        Some(value) => count(
+            value,
+            "nodes",
+            initial_nodes,
+            "the nodes the [[join]] workloads create",
+        )?,
+    };
+    let per_joiner = match &raw.per_joiner {
+        None => None,
+        Some(value) => Some(count(
+            value,
+            "per_joiner",
+            nodes,
+            "bootstrap.nodes; leave it out to give every joiner all of them",
+        )?),
+    };
+    Ok(Bootstrap { nodes, per_joiner })
 }

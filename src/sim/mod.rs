@@ -26,6 +26,8 @@ mod world;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_bootstrap;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;

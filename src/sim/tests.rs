@@ -15,7 +15,7 @@ fn secs(n: u64) -> Duration {
 }
 
 /// `nodes` plaintext nodes joining over 10 s; the run lasts `duration`.
-fn base(nodes: u32, duration: Duration) -> Scenario {
+pub(super) fn base(nodes: u32, duration: Duration) -> Scenario {
     Scenario {
         name: "test".into(),
         description: String::new(),
@@ -28,6 +28,7 @@ fn base(nodes: u32, duration: Duration) -> Scenario {
             ..Stack::default()
         },
         network: Default::default(),
+        bootstrap: Default::default(),
         joins: vec![Join {
             at: Duration::ZERO,
             count: nodes,
@@ -42,7 +43,7 @@ fn base(nodes: u32, duration: Duration) -> Scenario {
     }
 }
 
-fn go(s: &Scenario) -> RunReport {
+pub(super) fn go(s: &Scenario) -> RunReport {
     run(s, 3, None).expect("the run succeeds")
 }
 

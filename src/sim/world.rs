@@ -29,6 +29,9 @@ use crate::rng;
 use crate::scenario::{Departure, Scenario, Stack};
 
 mod actions;
+mod bootstrap;
+
+use bootstrap::BootstrapList;
 
 /// Polls between two looks at the clock in real-time mode.
 const REALTIME_BATCH: u64 = 256;
@@ -66,7 +69,8 @@ pub(super) struct Simulation {
     /// The next index a brand-new node gets.
     next_index: NodeId,
     timeline: Timeline,
-    boot: Option<(PeerId, Multiaddr)>,
+    /// The bootstrap nodes, and the draws of each joiner's list.
+    boot: BootstrapList,
     /// Per-(churn workload, node) streams of session and offline draws.
     churn_rngs: BTreeMap<(usize, NodeId), ChaCha12Rng>,
     lookup_rngs: Vec<ChaCha12Rng>,
@@ -154,7 +158,7 @@ impl Simulation {
             stack: Rc::new(scenario.stack.clone()),
             next_index,
             timeline,
-            boot: None,
+            boot: BootstrapList::new(scenario.bootstrap, seed),
             churn_rngs: BTreeMap::new(),
             lookup_rngs,
             recorder: Recorder::new(scenario, seed),
@@ -322,12 +326,15 @@ impl Simulation {
         }
         let peer = self.sim.peer_id(i);
         let local = self.sim.is_local(i);
-        match &self.boot {
-            Some((boot, addr)) if local => {
-                node::join_via(self.sim.swarm_mut(i), *boot, addr.clone())
-            }
-            Some(_) => {}
-            None => self.boot = Some((peer, self.sim.addr(i))),
+        // Drawn on every worker, so that the draws stay in step.
+        let given = self.boot.pick(i, |b| self.sim.was_added(b));
+        let live = given.iter().filter(|&&b| self.sim.is_running(b)).count();
+        if local && !given.is_empty() {
+            let peers: Vec<(PeerId, Multiaddr)> = given
+                .iter()
+                .map(|&b| (self.sim.peer_id(b), self.sim.addr(b)))
+                .collect();
+            node::join_via(self.sim.swarm_mut(i), &peers);
         }
         self.measure.joined(i, peer);
         if self.scenario.stop_when_bootstrapped {
@@ -341,7 +348,10 @@ impl Simulation {
         if study.slots.len() <= slot {
             study.slots.resize_with(slot + 1, || None);
         }
-        study.slots[slot] = Some(Node::new(i, peer, now));
+        let mut node = Node::new(i, peer, now);
+        node.bootstrap_peers = given.len() as u32;
+        node.bootstrap_live = live as u32;
+        study.slots[slot] = Some(node);
     }
 
     /// Node `i` leaves now, gracefully or by crashing.
@@ -390,6 +400,8 @@ impl Simulation {
             peer_id: node.peer_id,
             joined_at: node.joined_at,
             first_bootstrap: node.first_bootstrap,
+            bootstrap_peers: node.bootstrap_peers,
+            bootstrap_live: node.bootstrap_live,
             recall_reached: [None; 3],
             visible_at: None,
             left_at,

@@ -26,7 +26,12 @@ impl Simulation {
 
     pub(super) fn churn_start(&mut self, c: usize, now: Duration) {
         let churn = &self.scenario.churn[c];
-        let mut pool: Vec<NodeId> = self.sim.running().filter(|&i| i != 0).collect();
+        let boot = &self.boot;
+        let mut pool: Vec<NodeId> = self
+            .sim
+            .running()
+            .filter(|&i| !boot.is_bootstrap(i))
+            .collect();
         let population = churn.population.map_or(pool.len(), |p| p as usize);
         pool.truncate(population);
         while pool.len() < population {
@@ -88,7 +93,12 @@ impl Simulation {
         let who: Vec<NodeId> = match leave.who {
             LeaveWho::Node(i) => vec![i],
             LeaveWho::Count(n) => {
-                let mut candidates: Vec<NodeId> = self.sim.running().filter(|&i| i != 0).collect();
+                let boot = &self.boot;
+                let mut candidates: Vec<NodeId> = self
+                    .sim
+                    .running()
+                    .filter(|&i| !boot.is_bootstrap(i))
+                    .collect();
                 let mut r = rng::stream(self.seed, "leave", l as u64);
                 let mut chosen = Vec::new();
                 while chosen.len() < n as usize && !candidates.is_empty() {
