@@ -53,6 +53,11 @@ pub enum Refusal {
     /// Regions and a latency matrix: the same reason.
     #[error("network.regions: real-time mode runs on loopback and has no regions")]
     Regions,
+    /// Loss and bandwidth are properties of the simulated network.
+    #[error(
+        "network.{0}: real-time mode runs on loopback, which neither loses segments nor limits bandwidth; remove it (or emulate it with tc netem, see the README's \"Fidelity\")"
+    )]
+    Shaping(&'static str),
     /// Partitions need the simulated network.
     #[error(
         "partition: real-time mode cannot cut loopback connections; remove the [[partition]] workloads"
@@ -92,6 +97,12 @@ pub fn check(scenario: &Scenario, file_limit: u64) -> Result<(), Refusal> {
             format!("{min:?} to {max:?}")
         };
         return Err(Refusal::Latency(text));
+    }
+    if network.loss.0 > 0.0 {
+        return Err(Refusal::Shaping("loss"));
+    }
+    if network.upload_bps.is_some() {
+        return Err(Refusal::Shaping("upload_mbps"));
     }
     if !scenario.partitions.is_empty() {
         return Err(Refusal::Partitions);
@@ -160,6 +171,16 @@ mod tests {
         let split =
             format!("{zero}[[partition]]\nat = \"1s\"\nfor = \"1s\"\ngroups = [0.5, 0.5]\n");
         assert_eq!(check(&scenario(&split), PLENTY), Err(Refusal::Partitions));
+        let lossy = format!("{zero}loss = 0.01\n");
+        assert_eq!(
+            check(&scenario(&lossy), PLENTY),
+            Err(Refusal::Shaping("loss"))
+        );
+        let narrow = format!("{zero}upload_mbps = 10\n");
+        assert_eq!(
+            check(&scenario(&narrow), PLENTY),
+            Err(Refusal::Shaping("upload_mbps"))
+        );
         let big = scenario(zero).scaled(MAX_NODES as u32 + 1).expect("scales");
         assert_eq!(check(&big, PLENTY), Err(Refusal::TooLarge(MAX_NODES + 1)));
         let largest = scenario(zero).scaled(MAX_NODES as u32).expect("scales");

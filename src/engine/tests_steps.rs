@@ -197,6 +197,7 @@ fn two_regions(share_a: f64) -> NetworkConfig {
             ((0, 1), Latency::Constant(ms(40))),
             ((1, 1), Latency::Constant(ms(5))),
         ]),
+        ..NetworkConfig::default()
     }
 }
 

@@ -50,6 +50,12 @@ impl LatencyModel {
         }
     }
 
+    /// The upload bandwidth and loss of the configuration, `None` if it
+    /// has neither.
+    pub(crate) fn shaping(&self) -> Option<std::sync::Arc<super::shaping::Shaping>> {
+        super::shaping::Shaping::new(self.seed, self.config.loss.0, self.config.upload_bps)
+    }
+
     /// Sets the one-way latency of the link between `a` and `b`, over
     /// whatever the configuration gives it.
     pub fn set_link(&mut self, a: NodeId, b: NodeId, one_way: Duration) {

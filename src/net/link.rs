@@ -3,9 +3,11 @@
 //! Bytes written at virtual time `t` become readable on the other side at
 //! `t + latency`, in order (a later write never overtakes an earlier one).
 //! Closing or dropping a side delivers end-of-file to the other side after
-//! the same latency. There is no bandwidth limit: yamux's flow control
-//! bounds what is in flight. Crashes and partitions come from the
-//! [`Fabric`], asked at every write and close.
+//! the same latency. With `[network] upload_mbps` or `loss`, the sender's
+//! uplink and lost segments delay a write further ([`Shaping`]); otherwise
+//! there is no bandwidth limit and yamux's flow control bounds what is in
+//! flight. Crashes and partitions come from the [`Fabric`], asked at every
+//! write and close.
 
 use std::collections::VecDeque;
 use std::io;
@@ -19,6 +21,7 @@ use futures::io::{AsyncRead, AsyncWrite};
 
 use super::fabric::{End, Fabric, Path};
 use super::remote::{Body, ConnKey, Inbox, Remote};
+use super::shaping::Shaping;
 
 /// Traffic counters shared by every link of a network.
 #[derive(Debug, Default)]
@@ -121,6 +124,8 @@ pub struct SimStream {
     latency: Duration,
     counters: Arc<Counters>,
     fabric: Arc<Fabric>,
+    /// Upload bandwidth and loss, if the network has any.
+    shaping: Option<Arc<Shaping>>,
     me: End,
     peer: End,
     /// Shared by both ends: true until the first of them is dropped.
@@ -129,12 +134,15 @@ pub struct SimStream {
     remote: Option<RemoteTx>,
 }
 
+/// What every link of a network shares: its counters, its faults, and its
+/// shaping if any.
+pub(crate) type Shared = (Arc<Counters>, Arc<Fabric>, Option<Arc<Shaping>>);
+
 /// A connected pair of streams between `a` and `b` with one-way latency
 /// `latency`.
 pub(crate) fn pair(
     latency: Duration,
-    counters: Arc<Counters>,
-    fabric: Arc<Fabric>,
+    (counters, fabric, shaping): Shared,
     a: End,
     b: End,
 ) -> (SimStream, SimStream) {
@@ -148,6 +156,7 @@ pub(crate) fn pair(
         latency,
         counters: counters.clone(),
         fabric: fabric.clone(),
+        shaping: shaping.clone(),
         me: a,
         peer: b,
         both_held: both_held.clone(),
@@ -159,6 +168,7 @@ pub(crate) fn pair(
         latency,
         counters,
         fabric,
+        shaping,
         me: b,
         peer: a,
         both_held,
@@ -173,8 +183,7 @@ pub(crate) fn pair(
 /// connection as open while it is held.
 pub(crate) fn remote_end(
     latency: Duration,
-    counters: Arc<Counters>,
-    fabric: Arc<Fabric>,
+    (counters, fabric, shaping): Shared,
     (me, peer): (End, End),
     tx: RemoteTx,
 ) -> (SimStream, std::sync::Weak<dyn Inbox>) {
@@ -191,6 +200,7 @@ pub(crate) fn remote_end(
         latency,
         counters,
         fabric,
+        shaping,
         me,
         peer,
         both_held: Arc::new(AtomicBool::new(counts)),
@@ -200,15 +210,25 @@ pub(crate) fn remote_end(
 }
 
 impl SimStream {
-    /// When something sent now reaches the peer, if ever; `Err` for a reset.
-    fn arrival(&self, now: Duration, last: Duration) -> io::Result<Option<Duration>> {
-        let from = match self.fabric.path(self.me, self.peer) {
-            Path::Open => now,
-            Path::HeldUntil(heal) => heal.max(now),
-            Path::BlackHole => return Ok(None),
-            Path::Reset => return Err(io::ErrorKind::ConnectionReset.into()),
+    /// When something sent now starts on its way, if ever (held by a
+    /// partition until it heals); `Err` for a reset.
+    fn departure(&self, now: Duration) -> io::Result<Option<Duration>> {
+        match self.fabric.path(self.me, self.peer) {
+            Path::Open => Ok(Some(now)),
+            Path::HeldUntil(heal) => Ok(Some(heal.max(now))),
+            Path::BlackHole => Ok(None),
+            Path::Reset => Err(io::ErrorKind::ConnectionReset.into()),
+        }
+    }
+
+    /// When `bytes` that start on their way at `from` reach the peer (`bytes`
+    /// = 0 for a close), in order after what arrived `last`.
+    fn arrival(&self, from: Duration, last: Duration, bytes: usize) -> Duration {
+        let at = match &self.shaping {
+            None => from + self.latency,
+            Some(shaping) => shaping.arrival(self.me, from, bytes, self.latency),
         };
-        Ok(Some((from + self.latency).max(last)))
+        at.max(last)
     }
 
     fn close_tx(&self) {
@@ -217,9 +237,10 @@ impl SimStream {
         if !st.closed {
             st.closed = true;
             // A crashed sender or a restarted receiver sends no close.
-            let Ok(Some(at)) = self.arrival(now, st.last_arrival) else {
+            let Ok(Some(from)) = self.departure(now) else {
                 return;
             };
+            let at = self.arrival(from, st.last_arrival, 0);
             match &self.remote {
                 Some(r) => r.remote.send(
                     at,
@@ -298,8 +319,8 @@ impl AsyncWrite for SimStream {
         if st.closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
-        let arrive = match self.arrival(now, st.last_arrival) {
-            Ok(Some(at)) => at,
+        let from = match self.departure(now) {
+            Ok(Some(from)) => from,
             // Into a black hole: accepted, never delivered.
             Ok(None) => return Poll::Ready(Ok(buf.len())),
             Err(e) => return Poll::Ready(Err(e)),
@@ -307,6 +328,7 @@ impl AsyncWrite for SimStream {
         if st.reader_gone || buf.is_empty() {
             return Poll::Ready(Ok(buf.len()));
         }
+        let arrive = self.arrival(from, st.last_arrival, buf.len());
         self.counters.bytes.fetch_add(buf.len() as u64, Relaxed);
         self.counters.writes.fetch_add(1, Relaxed);
         st.last_arrival = arrive;

@@ -1,4 +1,5 @@
-//! The simulated network: addresses, links and their latency.
+//! The simulated network: addresses, links, their latency, and the
+//! senders' upload bandwidth and lost segments (`shaping.rs`).
 //!
 //! Every node listens on `/memory/<port>` with `port = LISTEN_PORT_BASE +
 //! node index`, like libp2p's `MemoryTransport`, but the registry of
@@ -20,6 +21,7 @@ mod latency;
 mod link;
 mod network;
 mod remote;
+mod shaping;
 mod tcp;
 mod transport;
 
@@ -30,6 +32,7 @@ pub use network::{
     EPHEMERAL_PORT_BASE, LISTEN_PORT_BASE, NetError, NetStats, Network, listen_addr, node_of_port,
 };
 pub use remote::{Body, ConnKey, Wire, Workers, read_frame, write_frame};
+pub use shaping::{MIN_RTO, MSS};
 pub use tcp::{Counted, TcpNet, TokioExecutor, free_addr};
 pub use transport::SimTransport;
 
@@ -37,3 +40,5 @@ pub use transport::SimTransport;
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_shaping;

@@ -14,6 +14,7 @@ use super::fabric::{Fabric, GroupFn, Path};
 use super::latency::LatencyModel;
 use super::link::{self, Counters, RemoteTx, SimStream};
 use super::remote::{Answer, Body, ConnKey, Remote, Workers};
+use super::shaping::Shaping;
 use crate::scheduler::NodeId;
 
 /// Node `i` listens on `/memory/<LISTEN_PORT_BASE + i>`.
@@ -79,6 +80,8 @@ pub struct Network {
     state: Arc<Mutex<State>>,
     counters: Arc<Counters>,
     fabric: Arc<Fabric>,
+    /// Upload bandwidth and loss, if the model has any.
+    shaping: Option<Arc<Shaping>>,
     /// The links to other workers, in a run split over workers.
     remote: Option<Arc<Remote>>,
 }
@@ -95,6 +98,7 @@ pub(crate) enum Syn {
 impl Network {
     /// An empty network with latency model `model`.
     pub fn new(model: LatencyModel) -> Self {
+        let shaping = model.shaping();
         Network {
             state: Arc::new(Mutex::new(State {
                 model,
@@ -105,6 +109,7 @@ impl Network {
             })),
             counters: Arc::new(Counters::default()),
             fabric: Arc::new(Fabric::default()),
+            shaping,
             remote: None,
         }
     }
@@ -199,13 +204,7 @@ impl Network {
             dest: remote.workers.worker_of(peer),
         };
         let ends = (self.fabric.end(me), self.fabric.end(peer));
-        let (stream, inbox) = link::remote_end(
-            latency,
-            self.counters.clone(),
-            self.fabric.clone(),
-            ends,
-            tx,
-        );
+        let (stream, inbox) = link::remote_end(latency, self.shared(), ends, tx);
         remote.register(conn, !to_dialer, inbox);
         stream
     }
@@ -317,6 +316,15 @@ impl Network {
         self.lock().model.one_way(node, node_of_port(port))
     }
 
+    /// What every link of this network shares.
+    fn shared(&self) -> link::Shared {
+        (
+            self.counters.clone(),
+            self.fabric.clone(),
+            self.shaping.clone(),
+        )
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("network lock")
     }
@@ -359,8 +367,7 @@ impl Network {
         let latency = model.one_way(dialer, Some(listener.node));
         let (dialer_end, listener_end) = link::pair(
             latency,
-            self.counters.clone(),
-            self.fabric.clone(),
+            self.shared(),
             self.fabric.end(dialer),
             self.fabric.end(listener.node),
         );

@@ -41,15 +41,15 @@ fn dial_opts() -> DialOpts {
     }
 }
 
-type Log = Arc<Mutex<Vec<(String, Duration)>>>;
+pub(super) type Log = Arc<Mutex<Vec<(String, Duration)>>>;
 
-fn note(log: &Log, what: &str) {
+pub(super) fn note(log: &Log, what: &str) {
     log.lock()
         .unwrap()
         .push((what.to_string(), sim_runtime::now()));
 }
 
-fn ms(n: u64) -> Duration {
+pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
@@ -141,8 +141,7 @@ fn later_writes_never_overtake_earlier_ones() {
     let _guard = clock.install();
     let (mut a, mut b) = link::pair(
         ms(40),
-        Arc::default(),
-        Arc::default(),
+        (Arc::default(), Arc::default(), None),
         fabric::End {
             node: 0,
             incarnation: 0,

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::assert::Assert;
 use super::keyword::Keyword;
 pub(crate) use super::workload::Join;
-use super::workload::{Churn, Leave, Lookups, Partition};
+use super::workload::{Churn, Leave, Lookups, Partition, Ratio};
 
 /// The largest number of nodes a scenario may ask for: the sum of every
 /// `[[join]]` `count` plus every `[[churn]]` `population` (a churn pool may add
@@ -248,7 +248,21 @@ pub struct Network {
     /// `a <= b` or `b <= a` (once per pair). Key `(i, j)` with `i <= j`,
     /// indices into `regions`.
     pub latency_matrix: BTreeMap<(usize, usize), Latency>,
+    /// `loss`: the probability that a TCP segment is lost (each
+    /// retransmission too); a lost one arrives a retransmission timeout
+    /// late, in order. Default 0; `0 <= loss <= 0.5`.
+    pub loss: Ratio,
+    /// `upload_mbps`: every node's upload bandwidth, shared by its
+    /// connections, in bits per second (written in Mbit/s). Default `None`:
+    /// unlimited; `0 < upload_mbps <= 100000`.
+    pub upload_bps: Option<u64>,
 }
+
+/// The largest `[network] loss`.
+pub const MAX_LOSS: f64 = 0.5;
+
+/// The largest `[network] upload_mbps`: 100 Gbit/s.
+pub const MAX_UPLOAD_MBPS: f64 = 100_000.0;
 
 impl Network {
     /// The latency between regions `a` and `b` (indices into `regions`).

@@ -193,6 +193,11 @@ pub(crate) struct RawNetwork {
     /// `[network.latency_matrix]`: latency between regions, `a = { b = ... }`.
     /// Required with `regions`, not allowed without.
     pub latency_matrix: Option<Spanned<RawMatrix>>,
+    /// `loss`: probability that a TCP segment is lost. Default 0; `[0, 0.5]`.
+    pub loss: Option<Spanned<f64>>,
+    /// `upload_mbps`: each node's upload bandwidth in Mbit/s. Default:
+    /// unlimited; `(0, 100000]`.
+    pub upload_mbps: Option<Spanned<f64>>,
 }
 
 /// One `[[network.regions]]` entry; both keys are required.

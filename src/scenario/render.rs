@@ -89,9 +89,15 @@ fn write_stack(out: &mut String, stack: &Stack) {
 }
 
 fn write_network(out: &mut String, network: &Network) {
+    header(out, "[network]");
     if network.regions.is_empty() {
-        header(out, "[network]");
         line(out, "latency", &latency(&network.latency));
+    }
+    line(out, "loss", &number(network.loss.0));
+    if let Some(bps) = network.upload_bps {
+        line(out, "upload_mbps", &number(bps as f64 / 1e6));
+    }
+    if network.regions.is_empty() {
         return;
     }
     for region in &network.regions {

@@ -79,6 +79,8 @@ fn minimal_file_gets_every_default() {
             },
             regions: Vec::new(),
             latency_matrix: Default::default(),
+            loss: Ratio(0.0),
+            upload_bps: None,
         },
         bootstrap: Bootstrap::default(),
         joins: vec![Join {

@@ -228,6 +228,7 @@ connection_timeout = "10s"
 
 [network]
 latency = { min = "20ms", max = "80ms" }
+loss = 0.0
 
 [bootstrap]
 nodes = 1

@@ -452,3 +452,44 @@ fn missing_region_keys() {
         "missing required key `share` (the fraction of the nodes placed in this region",
     );
 }
+
+#[test]
+fn loss_and_upload_bandwidth_are_read_checked_and_written_back() {
+    let s = Scenario::parse(&with("[network]\nloss = 0.02\nupload_mbps = 2.5"), "t.toml")
+        .expect("valid");
+    assert_eq!(s.network.loss, Ratio(0.02));
+    assert_eq!(s.network.upload_bps, Some(2_500_000));
+    assert!(s.to_toml().contains("loss = 0.02\nupload_mbps = 2.5\n"));
+    super::tests_files::assert_round_trip(&s);
+    let plain = Scenario::parse(&with(""), "t.toml").expect("valid");
+    assert_eq!(
+        (plain.network.loss, plain.network.upload_bps),
+        (Ratio(0.0), None)
+    );
+    // With regions too, under the same [network] table.
+    let regional = with(&format!(
+        "[network]\nloss = 0.01\n{REGIONS}[network.latency_matrix]\n\
+         eu = {{ eu = \"5ms\", us = \"40ms\" }}\nus = {{ us = \"5ms\" }}"
+    ));
+    let r = Scenario::parse(&regional, "t.toml").expect("valid");
+    assert_eq!(r.network.loss, Ratio(0.01));
+    super::tests_files::assert_round_trip(&r);
+    for bad in ["-0.1", "0.6", "nan"] {
+        check(
+            &with(&format!("[network]\nloss = {bad}")),
+            4,
+            8,
+            Some("network.loss"),
+            "a probability from 0 to 0.5",
+        );
+    }
+    for bad in ["0", "-1", "100001", "inf"] {
+        check(
+            &with(&format!("[network]\nupload_mbps = {bad}")),
+            4,
+            15,
+            Some("network.upload_mbps"),
+            "greater than 0 and at most 100000 (Mbit/s)",
+        );
+    }
+}

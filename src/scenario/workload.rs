@@ -180,7 +180,7 @@ pub struct Churn {
 }
 
 /// A number in `[0, 1]`, compared exactly (it comes from the file).
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd)]
 pub struct Ratio(pub f64);
 
 impl Eq for Ratio {}

@@ -28,6 +28,8 @@ mod world;
 mod tests;
 #[cfg(test)]
 mod tests_bootstrap;
+#[cfg(test)]
+mod tests_network;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;

@@ -1,0 +1,58 @@
+//! The network's loss and upload bandwidth (`[network] loss`,
+//! `upload_mbps`) as the study sees them.
+
+use std::time::Duration;
+
+use super::tests::{base, go};
+use crate::metrics::RunReport;
+use crate::scenario::{Lookups, Ratio, Scenario};
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// 20 nodes, a lookup every second from 30 s to 90 s.
+fn lookups() -> Scenario {
+    let mut s = base(20, secs(100));
+    s.lookups.push(Lookups {
+        at: secs(30),
+        length: secs(60),
+        rate: 1.0,
+    });
+    s
+}
+
+fn median_lookup(r: &RunReport) -> Duration {
+    let spread = r.summary().lookup;
+    assert!(spread.count > 30, "{spread:?}");
+    spread.p50.expect("lookups finished")
+}
+
+#[test]
+fn loss_lengthens_lookups() {
+    let clean = go(&lookups());
+    let mut s = lookups();
+    s.network.loss = Ratio(0.05);
+    let lossy = go(&s);
+    let (a, b) = (median_lookup(&clean), median_lookup(&lossy));
+    // A lookup is a few round trips of one or two segments each; one lost
+    // segment adds a retransmission timeout of 240 to 360 ms.
+    assert!(
+        b > a + Duration::from_millis(100),
+        "median {a:?} clean, {b:?} at 5 % loss"
+    );
+    assert_eq!(clean.summary().lookup_ok_rate, Some(1.0));
+}
+
+#[test]
+fn a_narrow_uplink_slows_joins_and_lookups() {
+    let clean = go(&lookups());
+    let mut s = lookups();
+    // 64 kbit/s: a 1 KiB message takes 128 ms to leave.
+    s.network.upload_bps = Some(64_000);
+    let narrow = go(&s);
+    let (a, b) = (median_lookup(&clean), median_lookup(&narrow));
+    assert!(b > a, "median {a:?} unlimited, {b:?} at 64 kbit/s");
+    let boot = |r: &RunReport| r.summary().bootstrap.p50.expect("bootstrapped");
+    assert!(boot(&narrow) > boot(&clean));
+}
