@@ -34,6 +34,7 @@
 //! | `recall_mean`         | mean routing-table recall over live nodes (`network.csv`)  |
 //! | `recall_p10`          | 10th percentile (nearest rank) of that recall              |
 //! | `stale_fraction_mean` | mean over live nodes with entries of stale entries / entries |
+//! | `kclosest_all_fraction`, `kclosest_missing3_fraction`, `kclosest_below5_fraction` | fractions of the live nodes (not alone) whose table holds all of their true k closest, lacks 3 or more, holds fewer than 5 |
 //! | `live_nodes`          | live nodes                                                 |
 //! | `min_entries`         | smallest routing-table entry count over the live nodes (`routing_table.csv`) |
 //! | `connections_open`    | connections open (both ends held)                          |
@@ -207,6 +208,9 @@ impl Context<'_> {
             "recall_mean" => sample.recall_mean,
             "recall_p10" => sample.recall_p10,
             "stale_fraction_mean" => sample.stale_fraction_mean,
+            "kclosest_all_fraction" => sample.closest_held.all,
+            "kclosest_missing3_fraction" => sample.closest_held.missing3,
+            "kclosest_below5_fraction" => sample.closest_held.below5,
             "live_nodes" => Some(sample.live as f64),
             "connections_open" => Some(sample.connections as f64),
             "min_entries" => {
@@ -302,6 +306,9 @@ fn spread_value(name: &str, s: &Summary) -> Option<Option<f64>> {
 fn missing(name: &str) -> &'static str {
     match name {
         "recall_mean" | "recall_p10" | "recall_final" | "recall_time_avg" => {
+            "no live node had a recall (none was live, or each was alone)"
+        }
+        _ if name.starts_with("kclosest") => {
             "no live node had a recall (none was live, or each was alone)"
         }
         "stale_fraction_mean" | "stale_fraction_final" | "stale_fraction_time_avg" => {

@@ -7,10 +7,13 @@
 
 /// The metrics that have a value at every sample, and so may be checked `at`
 /// a sample time, `from` a time on, or at the end (on the last sample).
-pub const SAMPLE_METRICS: [&str; 6] = [
+pub const SAMPLE_METRICS: [&str; 9] = [
     "recall_mean",
     "recall_p10",
     "stale_fraction_mean",
+    "kclosest_all_fraction",
+    "kclosest_missing3_fraction",
+    "kclosest_below5_fraction",
     "live_nodes",
     "min_entries",
     "connections_open",

@@ -116,6 +116,8 @@ pub struct TableHealth {
     pub stale: usize,
     /// `|table ∩ truth| / |truth|`, `None` when `truth` is empty.
     pub recall: Option<f64>,
+    /// `|table ∩ truth|`.
+    pub held: usize,
 }
 
 impl Oracle {
@@ -125,6 +127,7 @@ impl Oracle {
         TableHealth {
             stale: table.iter().filter(|p| !self.is_live(p)).count(),
             recall: recall(table, truth),
+            held: truth.iter().filter(|t| table.contains(t)).count(),
         }
     }
 }

@@ -45,6 +45,7 @@ fn network_sample(minute: u64, live: usize, recall: Option<f64>) -> NetworkSampl
         recall_mean: recall,
         recall_p10: recall.map(|r| r / 2.0),
         stale_fraction_mean: recall.map(|r| 1.0 - r),
+        closest_held: Default::default(),
     }
 }
 
@@ -58,6 +59,8 @@ fn table_sample(minute: u64, node: u32, entries: usize) -> Sample {
         },
         stale: 0,
         recall: None,
+        closest: 0,
+        closest_held: 0,
     }
 }
 

@@ -101,6 +101,8 @@ impl RunReport {
             "stale_entries",
             "kclosest_recall",
             "connected_peers",
+            "kclosest",
+            "kclosest_held",
         ]);
         for s in &self.samples {
             row!(
@@ -112,6 +114,8 @@ impl RunReport {
                 s.stale,
                 opt_f(s.recall),
                 s.stats.connected_peers,
+                s.closest,
+                s.closest_held,
             );
         }
         out.finish()
@@ -129,6 +133,9 @@ impl RunReport {
             "recall_mean",
             "recall_p10",
             "stale_fraction_mean",
+            "kclosest_all_fraction",
+            "kclosest_missing3_fraction",
+            "kclosest_below5_fraction",
         ]);
         for s in &self.network_samples {
             row!(
@@ -143,6 +150,9 @@ impl RunReport {
                 opt_f(s.recall_mean),
                 opt_f(s.recall_p10),
                 opt_f(s.stale_fraction_mean),
+                opt_f(s.closest_held.all),
+                opt_f(s.closest_held.missing3),
+                opt_f(s.closest_held.below5),
             );
         }
         out.finish()

@@ -17,7 +17,7 @@ pub mod summary;
 
 pub use outcome::{BootstrapOutcome, LookupOutcome, TableStats};
 pub use record::{
-    Departures, Holders, Lag, LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder,
-    RunReport, Sample, ms,
+    ClosestHeld, Departures, Holders, Lag, LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS,
+    Recorder, RunReport, Sample, ms,
 };
 pub use summary::{Summary, nearest_rank};

@@ -78,6 +78,51 @@ pub struct Sample {
     /// `|table ∩ true k closest| / |true k closest|`; `None` when the node
     /// is alone.
     pub recall: Option<f64>,
+    /// `|true k closest|`: k, or fewer when fewer other nodes are live.
+    pub closest: usize,
+    /// `|table ∩ true k closest|`.
+    pub closest_held: usize,
+}
+
+impl Sample {
+    /// How many of its true k closest the table lacks.
+    pub fn closest_missing(&self) -> usize {
+        self.closest - self.closest_held
+    }
+}
+
+/// Routing-table health as ProbeLab reports it for the IPFS DHT, over the
+/// nodes of one sample that are not alone (`closest` > 0): the fractions
+/// whose table holds all of their true k closest, lacks 3 or more of them
+/// (fewer than k − 2), and holds fewer than 5 (fewer than all of them when
+/// fewer than 5 other nodes are live).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClosestHeld {
+    /// Holds all of its true k closest.
+    pub all: Option<f64>,
+    /// Lacks 3 or more of them.
+    pub missing3: Option<f64>,
+    /// Holds fewer than 5 of them.
+    pub below5: Option<f64>,
+}
+
+impl ClosestHeld {
+    /// The fractions over `samples` (of one sample time).
+    pub fn of<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> ClosestHeld {
+        let (mut n, mut all, mut missing3, mut below5) = (0usize, 0usize, 0usize, 0usize);
+        for s in samples.into_iter().filter(|s| s.closest > 0) {
+            n += 1;
+            all += usize::from(s.closest_held == s.closest);
+            missing3 += usize::from(s.closest_missing() >= 3);
+            below5 += usize::from(s.closest_held < s.closest.min(5));
+        }
+        let fraction = |x: usize| (n > 0).then(|| x as f64 / n as f64);
+        ClosestHeld {
+            all: fraction(all),
+            missing3: fraction(missing3),
+            below5: fraction(below5),
+        }
+    }
 }
 
 /// One network-wide sample.
@@ -103,6 +148,9 @@ pub struct NetworkSample {
     pub recall_p10: Option<f64>,
     /// Mean over nodes of stale entries / entries (nodes with entries).
     pub stale_fraction_mean: Option<f64>,
+    /// Fractions of nodes holding all, all but 3 or more, and fewer than 5
+    /// of their true k closest.
+    pub closest_held: ClosestHeld,
 }
 
 /// A finished lookup and how well it found the truth.
@@ -350,5 +398,38 @@ mod tests {
         assert_eq!(lag.events, 3);
         assert_eq!(lag.mean(), Duration::from_millis(4));
         assert_eq!(lag.max, Duration::from_millis(9));
+    }
+
+    fn sample(closest: usize, closest_held: usize) -> Sample {
+        Sample {
+            time: Duration::from_secs(30),
+            node: 0,
+            stats: TableStats::default(),
+            stale: 0,
+            recall: (closest > 0).then(|| closest_held as f64 / closest as f64),
+            closest,
+            closest_held,
+        }
+    }
+
+    #[test]
+    fn closest_held_fractions_by_hand() {
+        // k = 20: holds 20, 19, 17 (lacks 3), 4 (fewer than 5); one node
+        // alone (no truth) does not count; one of 3 live neighbours holds 3.
+        let samples = [
+            sample(20, 20),
+            sample(20, 19),
+            sample(20, 17),
+            sample(20, 4),
+            sample(0, 0),
+            sample(3, 3),
+        ];
+        let f = ClosestHeld::of(&samples);
+        assert_eq!(f.all, Some(2.0 / 5.0));
+        assert_eq!(f.missing3, Some(2.0 / 5.0));
+        // Fewer than min(5, closest): only the one holding 4 of 20.
+        assert_eq!(f.below5, Some(1.0 / 5.0));
+        assert_eq!(ClosestHeld::of(&[sample(0, 0)]), ClosestHeld::default());
+        assert_eq!(ClosestHeld::of(&[sample(3, 2)]).below5, Some(1.0));
     }
 }

@@ -54,6 +54,7 @@ fn network_sample(t: u64, live: usize, recall: Option<f64>, stale: Option<f64>) 
         recall_mean: recall,
         recall_p10: recall,
         stale_fraction_mean: stale,
+        closest_held: Default::default(),
     }
 }
 
@@ -115,6 +116,8 @@ fn small_report() -> RunReport {
         stats: TableStats::default(),
         stale: 0,
         recall: Some(1.0),
+        closest: 2,
+        closest_held: 2,
     }];
     r.network_samples = vec![
         network_sample(30_000, 3, None, None),

@@ -200,7 +200,7 @@ fn unknown_metrics_list_the_allowed_names() {
         4,
         8,
         Some("assert[0].that"),
-        r#"unknown metric "recal_mean" (did you mean recall_mean?); sample metrics (at the end, `at` or `from`): recall_mean, recall_p10, stale_fraction_mean, live_nodes, min_entries, connections_open; summary metrics (at the end only, the numeric rows of summary.csv): seed, "#,
+        r#"unknown metric "recal_mean" (did you mean recall_mean?); sample metrics (at the end, `at` or `from`): recall_mean, recall_p10, stale_fraction_mean, kclosest_all_fraction, kclosest_missing3_fraction, kclosest_below5_fraction, live_nodes, min_entries, connections_open; summary metrics (at the end only, the numeric rows of summary.csv): seed, "#,
     );
     for name in SUMMARY_METRICS {
         assert!(err.message.contains(name), "{name} in {err}");
@@ -224,7 +224,8 @@ fn summary_metrics_take_no_time() {
         Some("assert[0].at"),
         "lookups_ok_rate is a summary metric, measured once at the end of the run (a row of \
          summary.csv), so it takes no `at`; remove `at`, or use a sample metric: recall_mean, \
-         recall_p10, stale_fraction_mean, live_nodes, min_entries, connections_open",
+         recall_p10, stale_fraction_mean, kclosest_all_fraction, kclosest_missing3_fraction, \
+             kclosest_below5_fraction, live_nodes, min_entries, connections_open",
     );
     check(
         &assert("that = \"crashes == 0\"\nfrom = \"5m\""),

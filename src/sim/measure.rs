@@ -22,11 +22,11 @@ use std::time::Duration;
 use libp2p::PeerId;
 
 use crate::engine::{NetStats, NodeId, Sim};
-use crate::metrics::{Holders, LookupOutcome};
 use crate::metrics::{
-    LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder, Sample, nearest_rank,
-    summary::mean,
+    ClosestHeld, LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder, Sample,
+    nearest_rank, summary::mean,
 };
+use crate::metrics::{Holders, LookupOutcome};
 use crate::node::{self, Behaviour};
 use crate::oracle::{self, Oracle};
 
@@ -235,6 +235,7 @@ impl Measure {
     ) {
         let mut recalls = Vec::new();
         let mut stale_fractions = Vec::new();
+        let mut samples = Vec::new();
         let live: Vec<NodeId> = sim.running().collect();
         for &i in &live {
             // On several workers, another worker samples its own nodes.
@@ -251,13 +252,17 @@ impl Measure {
             if !table.is_empty() {
                 stale_fractions.push(stale as f64 / table.len() as f64);
             }
-            recorder.sample(Sample {
+            let sample = Sample {
                 time: now,
                 node: i,
                 stats,
                 stale,
                 recall,
-            });
+                closest: truth.len(),
+                closest_held: health.held,
+            };
+            samples.push(sample);
+            recorder.sample(sample);
         }
         for &i in &live {
             self.check_visible(i, sim, now);
@@ -277,6 +282,7 @@ impl Measure {
             recall_mean: mean(recalls.iter().map(|r| Some(*r))),
             recall_p10: nearest_rank(&recalls, 0.1),
             stale_fraction_mean: mean(stale_fractions.into_iter().map(Some)),
+            closest_held: ClosestHeld::of(&samples),
         });
         self.last_net = net;
     }

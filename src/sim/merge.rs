@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::engine::NodeId;
 use crate::metrics::summary::mean;
-use crate::metrics::{NetworkSample, RunReport, nearest_rank};
+use crate::metrics::{ClosestHeld, NetworkSample, RunReport, Sample, nearest_rank};
 
 /// Merges the reports of workers `0..n`, given in worker order.
 ///
@@ -81,7 +81,9 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
 /// node's sample at that time.
 fn recompute_network(network: &mut [NetworkSample], report: &RunReport) {
     let mut by_time: BTreeMap<Duration, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut by_time_samples: BTreeMap<Duration, Vec<&Sample>> = BTreeMap::new();
     for s in &report.samples {
+        by_time_samples.entry(s.time).or_default().push(s);
         let (recalls, stale) = by_time.entry(s.time).or_default();
         recalls.extend(s.recall);
         if s.stats.entries > 0 {
@@ -94,6 +96,7 @@ fn recompute_network(network: &mut [NetworkSample], report: &RunReport) {
         n.recall_mean = mean(recalls.iter().map(|r| Some(*r)));
         n.recall_p10 = nearest_rank(&recalls, 0.1);
         n.stale_fraction_mean = mean(stale.into_iter().map(Some));
+        n.closest_held = ClosestHeld::of(by_time_samples.remove(&n.time).unwrap_or_default());
     }
 }
 
