@@ -258,6 +258,20 @@ pub fn table_stats(swarm: &mut NodeSwarm) -> TableStats {
     stats
 }
 
+/// Each non-empty k-bucket as `(shared prefix length with the node's own
+/// key, entries)`: libp2p's bucket `j` holds distances in `[2^j, 2^(j+1))`,
+/// a shared prefix of `255 − j` bits.
+pub fn bucket_fill(swarm: &mut NodeSwarm) -> Vec<(usize, usize)> {
+    let mut fill = Vec::new();
+    for bucket in swarm.behaviour_mut().kad.kbuckets() {
+        let n = bucket.num_entries();
+        if let (true, Some(j)) = (n > 0, bucket.range().0.ilog2()) {
+            fill.push((255 - j as usize, n));
+        }
+    }
+    fill
+}
+
 /// The trace kind and peer of a swarm event, `None` for events the trace
 /// leaves out (listen-address and other local bookkeeping).
 fn trace_kind(event: &SwarmEvent<BehaviourEvent>) -> Option<(&'static str, Option<PeerId>)> {

@@ -17,11 +17,12 @@ fn run_ok(scenario: &str, seed: &str, out: &Path) -> String {
     ])
 }
 
-const FILES: [&str; 10] = [
+const FILES: [&str; 11] = [
     "discovery.csv",
     "routing_table.csv",
     "network.csv",
     "lookups.csv",
+    "buckets.csv",
     "summary.csv",
     "live_recall.svg",
     "discovery_cdf.svg",

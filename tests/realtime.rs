@@ -64,6 +64,7 @@ fn realtime_run_bootstraps_every_node_and_writes_what_a_simulation_writes() {
         "routing_table.csv",
         "network.csv",
         "lookups.csv",
+        "buckets.csv",
     ] {
         assert_eq!(rows(&real, file)[0], rows(&simulated, file)[0], "{file}");
     }

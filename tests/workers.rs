@@ -13,11 +13,12 @@ const SMALL: &str = "tests/scenarios/small.toml";
 const CHURN: &str = "tests/scenarios/churn-small.toml";
 const BOOTSTRAP_LIST: &str = "tests/scenarios/bootstrap-list.toml";
 /// The files that must be byte-identical between two runs of one schedule.
-const SAME_FILES: [&str; 5] = [
+const SAME_FILES: [&str; 6] = [
     "discovery.csv",
     "routing_table.csv",
     "network.csv",
     "lookups.csv",
+    "buckets.csv",
     "summary.csv",
 ];
 

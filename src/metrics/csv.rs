@@ -8,6 +8,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::buckets::{self, expected_fill};
 use super::record::{RunReport, ms};
 use super::summary::{Spread, level_name};
 use crate::csvfile::{CsvBuf, metric_values, write_atomic};
@@ -37,6 +38,7 @@ impl RunReport {
             ("routing_table.csv", self.routing_table_csv()),
             ("network.csv", self.network_csv()),
             ("lookups.csv", self.lookups_csv()),
+            ("buckets.csv", self.buckets_csv()),
             ("summary.csv", self.summary_csv()),
         ];
         files
@@ -154,6 +156,29 @@ impl RunReport {
                 opt_f(s.closest_held.missing3),
                 opt_f(s.closest_held.below5),
             );
+        }
+        out.finish()
+    }
+
+    fn buckets_csv(&self) -> String {
+        let mut out = CsvBuf::new(["time_ms", "bucket", "nodes", "mean_entries", "expected"]);
+        for fill in &self.buckets {
+            let live = self
+                .network_samples
+                .iter()
+                .find(|n| n.time == fill.time)
+                .map_or(0, |n| n.live);
+            let others = live.saturating_sub(1);
+            for i in 0..buckets::rows(fill, self.k, others) {
+                row!(
+                    out,
+                    ms(fill.time),
+                    i,
+                    fill.nodes,
+                    format!("{:.3}", fill.mean(i)),
+                    format!("{:.3}", expected_fill(self.k, others, i)),
+                );
+            }
         }
         out.finish()
     }

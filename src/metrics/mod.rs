@@ -10,11 +10,13 @@
 //! [`LookupOutcome`]) and the lag of a real-time run ([`Lag`]) are defined
 //! here, so that this module depends on neither the node nor real-time mode.
 
+mod buckets;
 mod csv;
 mod outcome;
 mod record;
 pub mod summary;
 
+pub use buckets::{BucketFill, expected_fill};
 pub use outcome::{BootstrapOutcome, LookupOutcome, TableStats};
 pub use record::{
     ClosestHeld, Departures, Holders, Lag, LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS,

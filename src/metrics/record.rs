@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use libp2p::PeerId;
 
+use super::buckets::BucketFill;
 use super::outcome::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::engine::NetStats;
 use crate::engine::{NodeId, SchedulerStats, WindowStats};
@@ -183,6 +184,8 @@ pub struct Recorder {
     lookups_abandoned: u64,
     departures: Departures,
     holders: Vec<Holders>,
+    buckets: Vec<BucketFill>,
+    k: usize,
 }
 
 impl Recorder {
@@ -198,7 +201,14 @@ impl Recorder {
             lookups_abandoned: 0,
             departures: Departures::default(),
             holders: Vec::new(),
+            buckets: Vec::new(),
+            k: usize::from(scenario.stack.replication_factor),
         }
+    }
+
+    /// Records the bucket fill of the nodes sampled here at a sample.
+    pub fn buckets(&mut self, fill: BucketFill) {
+        self.buckets.push(fill);
     }
 
     /// Records a worker's count of a node's holders at a sample.
@@ -267,6 +277,8 @@ impl Recorder {
             lag: None,
             complete: true,
             holders: self.holders,
+            buckets: self.buckets,
+            k: self.k,
             windows: Vec::new(),
             trace_places: None,
         }
@@ -316,6 +328,13 @@ pub struct RunReport {
     /// one worker.
     #[serde(default)]
     pub holders: Vec<Holders>,
+    /// At every sample, the entries of each k-bucket summed over the nodes
+    /// sampled (`buckets.csv`).
+    #[serde(default)]
+    pub buckets: Vec<BucketFill>,
+    /// Kademlia's k of the run.
+    #[serde(default)]
+    pub k: usize,
     /// On several workers: each worker's index and what the windows cost
     /// it. Empty on one.
     #[serde(default)]

@@ -94,6 +94,8 @@ fn empty_report(scenario: &str) -> RunReport {
         lag: None,
         complete: true,
         holders: Vec::new(),
+        buckets: Vec::new(),
+        k: 20,
         windows: Vec::new(),
         trace_places: None,
     }

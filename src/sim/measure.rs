@@ -23,8 +23,8 @@ use libp2p::PeerId;
 
 use crate::engine::{NetStats, NodeId, Sim};
 use crate::metrics::{
-    ClosestHeld, LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder, Sample,
-    nearest_rank, summary::mean,
+    BucketFill, ClosestHeld, LookupRecord, NetworkSample, NodeRecord, RECALL_LEVELS, Recorder,
+    Sample, nearest_rank, summary::mean,
 };
 use crate::metrics::{Holders, LookupOutcome};
 use crate::node::{self, Behaviour};
@@ -236,6 +236,7 @@ impl Measure {
         let mut recalls = Vec::new();
         let mut stale_fractions = Vec::new();
         let mut samples = Vec::new();
+        let mut fill = BucketFill::new(now);
         let live: Vec<NodeId> = sim.running().collect();
         for &i in &live {
             // On several workers, another worker samples its own nodes.
@@ -243,6 +244,7 @@ impl Measure {
                 continue;
             };
             let stats = node::table_stats(swarm);
+            fill.add(node::bucket_fill(swarm));
             let table = node::table_peers(swarm);
             let truth = self.closest_of(i).to_vec();
             let health = self.oracle.table_health(&table, &self.peers_of(&truth));
@@ -284,6 +286,7 @@ impl Measure {
             stale_fraction_mean: mean(stale_fractions.into_iter().map(Some)),
             closest_held: ClosestHeld::of(&samples),
         });
+        recorder.buckets(fill);
         self.last_net = net;
     }
 }

@@ -38,6 +38,9 @@ pub fn merge(reports: Vec<RunReport>) -> RunReport {
         merged.lookups.extend(r.lookups);
         merged.samples.extend(r.samples);
         merged.holders.extend(r.holders);
+        for (mine, theirs) in merged.buckets.iter_mut().zip(&r.buckets) {
+            mine.merge(theirs);
+        }
         merged.windows.extend(r.windows);
         merged.lookups_abandoned += r.lookups_abandoned;
         merged.departures.graceful += r.departures.graceful;

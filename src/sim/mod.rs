@@ -29,6 +29,8 @@ mod tests;
 #[cfg(test)]
 mod tests_bootstrap;
 #[cfg(test)]
+mod tests_health;
+#[cfg(test)]
 mod tests_network;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -56,38 +56,3 @@ fn a_narrow_uplink_slows_joins_and_lookups() {
     let boot = |r: &RunReport| r.summary().bootstrap.p50.expect("bootstrapped");
     assert!(boot(&narrow) > boot(&clean));
 }
-
-#[test]
-fn routing_table_health_fractions_match_the_samples() {
-    let mut s = lookups();
-    s.stack.replication_factor = 8;
-    let r = go(&s);
-    let mut seen_partial = false;
-    for n in &r.network_samples {
-        // Recomputed from each node's recall and its number of true k
-        // closest, not from the held counts.
-        let rows: Vec<_> = r
-            .samples
-            .iter()
-            .filter(|x| x.time == n.time && x.recall.is_some())
-            .collect();
-        let count = |f: &dyn Fn(f64, f64) -> bool| {
-            let hits = rows
-                .iter()
-                .filter(|x| f(x.recall.unwrap(), x.closest as f64))
-                .count();
-            (!rows.is_empty()).then(|| hits as f64 / rows.len() as f64)
-        };
-        let all = count(&|recall, _| recall == 1.0);
-        let missing3 = count(&|recall, k| ((1.0 - recall) * k).round() >= 3.0);
-        let below5 = count(&|recall, k| (recall * k).round() < k.min(5.0));
-        assert_eq!(n.closest_held.all, all, "at {:?}", n.time);
-        assert_eq!(n.closest_held.missing3, missing3, "at {:?}", n.time);
-        assert_eq!(n.closest_held.below5, below5, "at {:?}", n.time);
-        seen_partial |= all.is_some_and(|a| a < 1.0);
-    }
-    // Early samples catch nodes still joining.
-    assert!(seen_partial);
-    let last = r.network_samples.last().expect("samples");
-    assert!(last.closest_held.all.expect("live nodes") > 0.5, "{last:?}");
-}
