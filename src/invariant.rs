@@ -250,6 +250,11 @@ impl Context<'_> {
             "joins_without_bootstrap" => Some(s.joins_without_bootstrap as f64),
             "lookups_ok_rate" => s.lookup_ok_rate,
             "lookups_recall_mean" => s.lookup_recall_mean,
+            "lookups_recall_p10" => s.lookup_recall_p10,
+            "lookups_recall_p50" => s.lookup_recall_p50,
+            "lookup_requests_p50" => s.lookup_requests[0].map(f64::from),
+            "lookup_requests_p90" => s.lookup_requests[1].map(f64::from),
+            "lookup_requests_max" => s.lookup_requests[2].map(f64::from),
             "lookups_abandoned" => count(r.lookups_abandoned),
             "recall_final" => s.recall_final,
             "recall_time_avg" => s.recall_time_avg,
@@ -315,7 +320,9 @@ fn missing(name: &str) -> &'static str {
             "no live node had a routing-table entry"
         }
         "min_entries" => "no live node was sampled",
-        "lookups_recall_mean" => "no finished lookup had a recall",
+        "lookups_recall_mean" | "lookups_recall_p10" | "lookups_recall_p50" => {
+            "no finished lookup had a recall"
+        }
         _ if name.starts_with("lookup") => "no lookup finished",
         _ if name.starts_with("first_bootstrap") => "no first bootstrap query finished",
         _ if name.starts_with("visible") => "no session became visible to half its k closest",

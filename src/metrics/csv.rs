@@ -24,6 +24,10 @@ fn opt_ms(d: Option<Duration>) -> String {
     d.map(|d| ms(d).to_string()).unwrap_or_default()
 }
 
+fn opt_u(x: Option<u32>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
 fn opt_f(x: Option<f64>) -> String {
     x.map(|x| format!("{x:.4}")).unwrap_or_default()
 }
@@ -253,6 +257,11 @@ impl RunReport {
         rows.extend([
             ("lookups_ok_rate".into(), opt_f(s.lookup_ok_rate)),
             ("lookups_recall_mean".into(), opt_f(s.lookup_recall_mean)),
+            ("lookups_recall_p10".into(), opt_f(s.lookup_recall_p10)),
+            ("lookups_recall_p50".into(), opt_f(s.lookup_recall_p50)),
+            ("lookup_requests_p50".into(), opt_u(s.lookup_requests[0])),
+            ("lookup_requests_p90".into(), opt_u(s.lookup_requests[1])),
+            ("lookup_requests_max".into(), opt_u(s.lookup_requests[2])),
             (
                 "lookups_abandoned".into(),
                 self.lookups_abandoned.to_string(),

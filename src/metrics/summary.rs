@@ -57,6 +57,13 @@ pub struct Summary {
     pub lookup_ok_rate: Option<f64>,
     /// Mean recall of finished lookups against the key's true k closest.
     pub lookup_recall_mean: Option<f64>,
+    /// 10th percentile and median (nearest rank) of that recall.
+    pub lookup_recall_p10: Option<f64>,
+    /// Median of that recall.
+    pub lookup_recall_p50: Option<f64>,
+    /// Median, 90th percentile (nearest rank) and maximum of the requests
+    /// each finished lookup sent (the peers it contacted).
+    pub lookup_requests: [Option<u32>; 3],
     /// Mean routing-table recall at the last sample.
     pub recall_final: Option<f64>,
     /// Mean over samples of the mean routing-table recall.
@@ -96,6 +103,10 @@ impl RunReport {
         let n = live.len().max(1) as f64;
         let last = self.network_samples.last();
         let finished = self.lookups.len();
+        let mut lookup_recalls: Vec<f64> = self.lookups.iter().filter_map(|l| l.recall).collect();
+        lookup_recalls.sort_by(f64::total_cmp);
+        let mut requests: Vec<u32> = self.lookups.iter().map(|l| l.outcome.requests).collect();
+        requests.sort_unstable();
         Summary {
             joins: self.nodes.len(),
             live_end: live.len(),
@@ -135,6 +146,9 @@ impl RunReport {
                 self.lookups.iter().filter(|l| l.outcome.ok).count() as f64 / finished as f64
             }),
             lookup_recall_mean: mean(self.lookups.iter().map(|l| l.recall)),
+            lookup_recall_p10: nearest_rank(&lookup_recalls, 0.1),
+            lookup_recall_p50: nearest_rank(&lookup_recalls, 0.5),
+            lookup_requests: [0.5, 0.9, 1.0].map(|q| nearest_rank(&requests, q)),
             recall_final: last.and_then(|s| s.recall_mean),
             recall_time_avg: mean(self.network_samples.iter().map(|s| s.recall_mean)),
             stale_final: last.and_then(|s| s.stale_fraction_mean),
@@ -172,6 +186,46 @@ mod tests {
         assert_eq!(s.max, Some(Duration::from_millis(100)));
         assert_eq!(Spread::of(vec![]), Spread::default());
         assert_eq!(Spread::of(ms(&[7])).p50, Some(Duration::from_millis(7)));
+    }
+
+    #[test]
+    fn lookup_requests_and_recall_percentiles_by_hand() {
+        use crate::metrics::{LookupOutcome, LookupRecord};
+        let lookup = |requests: u32, recall: Option<f64>| LookupRecord {
+            outcome: LookupOutcome {
+                node: 0,
+                key: libp2p::PeerId::random(),
+                started: Duration::ZERO,
+                finished: Duration::from_secs(1),
+                ok: true,
+                peers: Vec::new(),
+                requests,
+                successes: requests,
+                failures: 0,
+            },
+            recall,
+        };
+        let mut r = crate::metrics::Recorder::new(
+            &crate::scenario::Scenario::parse(
+                "name = \"t\"\nduration = \"1m\"\n[[join]]\ncount = 2\n",
+                "t",
+            )
+            .expect("valid"),
+            1,
+        );
+        for (requests, recall) in [(9, Some(0.5)), (3, Some(1.0)), (12, None), (6, Some(0.9))] {
+            r.lookup(lookup(requests, recall));
+        }
+        let s = r
+            .finish(Duration::ZERO, Default::default(), Default::default())
+            .summary();
+        // Requests 3, 6, 9, 12: median the 2nd, p90 the 4th.
+        assert_eq!(s.lookup_requests, [Some(6), Some(12), Some(12)]);
+        // Recalls 0.5, 0.9, 1.0 (one lookup had none): p10 the 1st, median the 2nd.
+        assert_eq!(
+            (s.lookup_recall_p10, s.lookup_recall_p50),
+            (Some(0.5), Some(0.9))
+        );
     }
 
     #[test]
