@@ -326,10 +326,10 @@ impl SlidingMesh {
         horizons(&floor, self.lookahead)[self.me]
     }
 
-    /// Waits until a socket has something to read or takes queued bytes.
-    fn wait(&mut self) -> io::Result<()> {
-        let mut fds: Vec<libc::pollfd> = self
-            .peers
+    /// What to wait for on each open socket: input, and room for output
+    /// where some is queued.
+    fn poll_set(&self) -> Vec<libc::pollfd> {
+        self.peers
             .iter()
             .flatten()
             .filter(|p| p.open)
@@ -338,7 +338,12 @@ impl SlidingMesh {
                 events: libc::POLLIN | if p.out.is_empty() { 0 } else { libc::POLLOUT },
                 revents: 0,
             })
-            .collect();
+            .collect()
+    }
+
+    /// Waits until a socket has something to read or takes queued bytes.
+    fn wait(&mut self) -> io::Result<()> {
+        let mut fds = self.poll_set();
         if fds.is_empty() {
             return Err(broken("no other worker is left to hear from".into()));
         }
@@ -493,17 +498,7 @@ impl Drop for SlidingMesh {
             if !queued {
                 return;
             }
-            let mut fds: Vec<libc::pollfd> = self
-                .peers
-                .iter()
-                .flatten()
-                .filter(|p| p.open)
-                .map(|p| libc::pollfd {
-                    fd: p.stream.as_raw_fd(),
-                    events: libc::POLLIN | libc::POLLOUT,
-                    revents: 0,
-                })
-                .collect();
+            let mut fds = self.poll_set();
             // SAFETY: `fds` is a live, initialized array of `fds.len()` entries.
             if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
                 return;

@@ -24,14 +24,19 @@ impl Simulation {
             .or_insert_with(|| rng::stream(seed, "churn", ((c as u64) << 32) | u64::from(node)))
     }
 
-    pub(super) fn churn_start(&mut self, c: usize, now: Duration) {
-        let churn = &self.scenario.churn[c];
+    /// The running nodes other than the bootstrap nodes, in index order:
+    /// those churn and `[[leave]] count` may pick.
+    fn running_but_bootstrap(&self) -> Vec<NodeId> {
         let boot = &self.boot;
-        let mut pool: Vec<NodeId> = self
-            .sim
+        self.sim
             .running()
             .filter(|&i| !boot.is_bootstrap(i))
-            .collect();
+            .collect()
+    }
+
+    pub(super) fn churn_start(&mut self, c: usize, now: Duration) {
+        let churn = &self.scenario.churn[c];
+        let mut pool = self.running_but_bootstrap();
         let population = churn.population.map_or(pool.len(), |p| p as usize);
         pool.truncate(population);
         while pool.len() < population {
@@ -93,12 +98,7 @@ impl Simulation {
         let who: Vec<NodeId> = match leave.who {
             LeaveWho::Node(i) => vec![i],
             LeaveWho::Count(n) => {
-                let boot = &self.boot;
-                let mut candidates: Vec<NodeId> = self
-                    .sim
-                    .running()
-                    .filter(|&i| !boot.is_bootstrap(i))
-                    .collect();
+                let mut candidates = self.running_but_bootstrap();
                 let mut r = rng::stream(self.seed, "leave", l as u64);
                 let mut chosen = Vec::new();
                 while chosen.len() < n as usize && !candidates.is_empty() {
