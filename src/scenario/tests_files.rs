@@ -11,7 +11,11 @@ use super::*;
 
 /// The scenarios shipped with the project, so that they can never drift from
 /// the schema.
-const SHIPPED: [(&str, &str); 7] = [
+const SHIPPED: [(&str, &str); 8] = [
+    (
+        "scenarios/ipfs-like.toml",
+        include_str!("../../scenarios/ipfs-like.toml"),
+    ),
     (
         "scenarios/bootstrap.toml",
         include_str!("../../scenarios/bootstrap.toml"),
@@ -421,4 +425,21 @@ fn spellings_parse_back_and_errors_list_the_choices() {
     for &(name, value) in Security::CHOICES {
         assert_eq!(value.as_str(), name);
     }
+}
+
+#[test]
+fn shipped_ipfs_like_scenario_has_probelabs_session_quantiles() {
+    let scenario = shipped("ipfs-like");
+    assert_eq!(scenario.node_count(), 300);
+    assert_eq!(scenario.bootstrap.nodes, 5);
+    assert_eq!(scenario.network.regions.len(), 3);
+    assert_eq!(scenario.network.loss, Ratio(0.005));
+    assert_eq!(scenario.network.upload_bps, Some(50_000_000));
+    let TimeDistribution::Weibull { shape, scale } = scenario.churn[0].session else {
+        panic!("Weibull sessions: {:?}", scenario.churn[0].session);
+    };
+    // ProbeLab: about half of new peers gone within 2 hours, 80 % within 8.
+    let gone_by = |hours: f64| 1.0 - (-(hours * 3600.0 / scale.as_secs_f64()).powf(shape)).exp();
+    assert!((gone_by(2.0) - 0.5).abs() < 0.005, "{}", gone_by(2.0));
+    assert!((gone_by(8.0) - 0.8).abs() < 0.005, "{}", gone_by(8.0));
 }
