@@ -321,7 +321,7 @@ fn accept(
 /// `dir` (which must exist), and waits for them. Under a barrier the
 /// parent binds `socket` and routes the messages ([`hub`]); under sliding
 /// horizons the workers talk to each other
-/// ([`SlidingMesh`](super::mesh::SlidingMesh)) and the parent only
+/// ([`SlidingMesh`]) and the parent only
 /// watches: when one fails it stops the others. The workers must connect
 /// as `schedule` says. Returns each worker's exit status, in worker
 /// order, and what the hub saw (an error if a worker ended before it
