@@ -104,6 +104,9 @@ pub fn check(scenario: &Scenario, file_limit: u64) -> Result<(), Refusal> {
     if network.upload_bps.is_some() {
         return Err(Refusal::Shaping("upload_mbps"));
     }
+    if network.download_bps.is_some() {
+        return Err(Refusal::Shaping("download_mbps"));
+    }
     if !scenario.partitions.is_empty() {
         return Err(Refusal::Partitions);
     }
@@ -180,6 +183,11 @@ mod tests {
         assert_eq!(
             check(&scenario(&narrow), PLENTY),
             Err(Refusal::Shaping("upload_mbps"))
+        );
+        let narrow_down = format!("{zero}download_mbps = 10\n");
+        assert_eq!(
+            check(&scenario(&narrow_down), PLENTY),
+            Err(Refusal::Shaping("download_mbps"))
         );
         let big = scenario(zero).scaled(MAX_NODES as u32 + 1).expect("scales");
         assert_eq!(check(&big, PLENTY), Err(Refusal::TooLarge(MAX_NODES + 1)));

@@ -1,8 +1,8 @@
 //! `sim run --workers N` end to end: the same seed and worker count give
 //! the same files across processes; every node of the scenario is in the
 //! merged files; the model is the same as on one worker; sliding horizons
-//! and the barrier give the same files; scenarios without lookahead are
-//! refused.
+//! and the barrier give the same files; loss and bandwidth act on workers
+//! as on one; scenarios without lookahead are refused.
 
 mod common;
 
@@ -12,6 +12,7 @@ use std::path::Path;
 const SMALL: &str = "tests/scenarios/small.toml";
 const CHURN: &str = "tests/scenarios/churn-small.toml";
 const BOOTSTRAP_LIST: &str = "tests/scenarios/bootstrap-list.toml";
+const SHAPED: &str = "tests/scenarios/shaped.toml";
 /// The files that must be byte-identical between two runs of one schedule.
 const SAME_FILES: [&str; 6] = [
     "discovery.csv",
@@ -303,4 +304,52 @@ fn mpi_without_the_feature_says_how_to_build_it() {
     assert!(!out.exists(), "nothing written");
     let both = sim(&["run", SMALL, "--mpi", "--workers", "2"]);
     assert_eq!(both.status.code(), Some(2), "--mpi sets the worker count");
+}
+
+#[test]
+fn loss_and_bandwidth_act_on_workers_as_on_one() {
+    let (a, b, one, plain) = (
+        scratch("w2-shaped-a"),
+        scratch("w2-shaped-b"),
+        scratch("w1-shaped"),
+        scratch("w1-unshaped"),
+    );
+    run(SHAPED, "2", "2", &a);
+    run(SHAPED, "2", "2", &b);
+    for file in SAME_FILES {
+        assert!(read(&a, file) == read(&b, file), "{file} differs");
+    }
+    run(SHAPED, "2", "1", &one);
+    // The same scenario without its loss and bandwidth keys.
+    let text = std::fs::read_to_string(SHAPED).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !["loss", "upload_mbps", "download_mbps", "a = { b ="]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .filter(|l| *l != "[network.loss_matrix]")
+        .collect();
+    std::fs::create_dir_all(&plain).unwrap();
+    let unshaped = plain.join("unshaped.toml");
+    std::fs::write(&unshaped, kept.join("\n")).unwrap();
+    run(unshaped.to_str().unwrap(), "2", "1", &plain);
+    let p50 = |dir: &Path| summary(dir, "lookup_p50_ms");
+    // A lookup's messages wait for uplinks and downlinks of 1-2 Mbit/s and
+    // for lost segments, on any number of workers.
+    for dir in [&a, &one] {
+        assert!(
+            p50(dir) > 1.3 * p50(&plain),
+            "{} against {}",
+            p50(dir),
+            p50(&plain)
+        );
+    }
+    assert!(
+        (p50(&a) / p50(&one) - 1.0).abs() < 0.25,
+        "{} against {}",
+        p50(&a),
+        p50(&one)
+    );
 }

@@ -22,7 +22,7 @@ pub(super) enum Host {
     Virtual {
         clock: Clock,
         net: Network,
-        model: LatencyModel,
+        model: Box<LatencyModel>,
     },
     /// Real time since `start` (a reading of the real clock), on TCP.
     Real { start: Duration, net: TcpNet },

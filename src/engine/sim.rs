@@ -195,7 +195,11 @@ impl<B: NetworkBehaviour> Sim<B> {
             Some(split) => Network::split_over(model.clone(), split),
             None => Network::new(model.clone()),
         };
-        let host = Host::Virtual { clock, net, model };
+        let host = Host::Virtual {
+            clock,
+            net,
+            model: Box::new(model),
+        };
         let mut sim = Self::on(host, config, trace, owns_trace, Some(guard));
         sim.window = worker.filter(|w| w.workers.count > 1).map(|w| Window {
             link: w.link,

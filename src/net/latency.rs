@@ -50,10 +50,32 @@ impl LatencyModel {
         }
     }
 
-    /// The upload bandwidth and loss of the configuration, `None` if it
-    /// has neither.
+    /// The bandwidth and loss of the configuration, `None` if it has
+    /// neither.
     pub(crate) fn shaping(&self) -> Option<std::sync::Arc<super::shaping::Shaping>> {
-        super::shaping::Shaping::new(self.seed, self.config.loss.0, self.config.upload_bps)
+        let config = &self.config;
+        let loss_between = (!config.loss_matrix.is_empty()).then(|| {
+            let model = self.clone();
+            // A node's region is a hash of the seed and the node: computed
+            // once per node, not once per write.
+            let regions = std::sync::Mutex::new(BTreeMap::<NodeId, Option<usize>>::new());
+            let between: super::shaping::LossFn = Box::new(move |a, b| {
+                let mut regions = regions.lock().expect("region cache lock");
+                let mut region = |n| *regions.entry(n).or_insert_with(|| model.region_of(n));
+                match (region(a), region(b)) {
+                    (Some(ra), Some(rb)) => model.config.region_loss(ra, rb),
+                    _ => model.config.loss.0,
+                }
+            });
+            between
+        });
+        let rates = super::shaping::Rates {
+            loss: config.loss.0,
+            loss_between,
+            upload_bps: config.upload_bps,
+            download_bps: config.download_bps,
+        };
+        super::shaping::Shaping::new(self.seed, rates)
     }
 
     /// Sets the one-way latency of the link between `a` and `b`, over

@@ -3,17 +3,17 @@
 //! Bytes written at virtual time `t` become readable on the other side at
 //! `t + latency`, in order (a later write never overtakes an earlier one).
 //! Closing or dropping a side delivers end-of-file to the other side after
-//! the same latency. With `[network] upload_mbps` or `loss`, the sender's
-//! uplink and lost segments delay a write further ([`Shaping`]); otherwise
-//! there is no bandwidth limit and yamux's flow control bounds what is in
-//! flight. Crashes and partitions come from the [`Fabric`], asked at every
+//! the same latency. With `[network] upload_mbps`, `loss` or
+//! `download_mbps`, the sender's uplink, lost segments and the receiver's
+//! downlink delay a write further ([`Shaping`]); otherwise there is no
+//! bandwidth limit and yamux's flow control bounds what is in flight. Crashes and partitions come from the [`Fabric`], asked at every
 //! write and close.
 
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use futures::io::{AsyncRead, AsyncWrite};
 
 use super::fabric::{End, Fabric, Path};
 use super::remote::{Body, ConnKey, Inbox, Remote};
-use super::shaping::Shaping;
+use super::shaping::{Receiver, Shaping};
 
 /// Traffic counters shared by every link of a network.
 #[derive(Debug, Default)]
@@ -36,8 +36,12 @@ pub struct Counters {
 }
 
 struct Chunk {
+    /// When the chunk is readable; until it is `settled`, when its last
+    /// byte reaches the receiver, which waits for its downlink.
     arrive: Duration,
     data: Vec<u8>,
+    /// Whether `arrive` is final (always, without a download limit).
+    settled: bool,
 }
 
 #[derive(Default)]
@@ -73,12 +77,92 @@ impl PipeState {
     }
 }
 
-#[derive(Default)]
-pub(crate) struct Pipe(Mutex<PipeState>);
+/// The bytes travelling one way on a connection, read by one end.
+pub(crate) struct Pipe {
+    state: Mutex<PipeState>,
+    /// The reader's downlink, when the network limits downloads: the
+    /// shaping and the reading end.
+    downlink: Option<(Arc<Shaping>, End)>,
+    /// This pipe, for the downlink to tell it when its bytes are readable.
+    this: Weak<Pipe>,
+}
 
 impl Pipe {
+    /// A pipe read by `reader`, behind its downlink if `shaping` limits
+    /// downloads.
+    fn new(shaping: &Option<Arc<Shaping>>, reader: End) -> Arc<Pipe> {
+        let downlink = shaping
+            .as_ref()
+            .filter(|s| s.limits_download())
+            .map(|s| (s.clone(), reader));
+        Arc::new_cyclic(|this| Pipe {
+            state: Mutex::default(),
+            downlink,
+            this: this.clone(),
+        })
+    }
+
+    /// A pipe nobody reads (the sending half of a remote end).
+    fn unread() -> Arc<Pipe> {
+        Pipe::new(
+            &None,
+            End {
+                node: 0,
+                incarnation: 0,
+            },
+        )
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {
-        self.0.lock().expect("pipe lock")
+        self.state.lock().expect("pipe lock")
+    }
+
+    /// Appends `data`, whose last byte reaches the reader at `at`, and
+    /// wakes the reader then (to read it, or to serve its downlink).
+    fn push(&self, st: &mut PipeState, at: Duration, data: &[u8], now: Duration) {
+        match &self.downlink {
+            None => match st.chunks.back_mut() {
+                // Same arrival time: extend the last chunk instead of queueing.
+                Some(last) if last.arrive == at => last.data.extend_from_slice(data),
+                _ => st.chunks.push_back(Chunk {
+                    arrive: at,
+                    data: data.to_vec(),
+                    settled: true,
+                }),
+            },
+            Some((shaping, reader)) => {
+                st.chunks.push_back(Chunk {
+                    arrive: at,
+                    data: data.to_vec(),
+                    settled: false,
+                });
+                let this: Weak<dyn Receiver> = self.this.clone();
+                shaping.queue(*reader, at, data.len(), this);
+            }
+        }
+        st.schedule_wake(at, now);
+    }
+
+    /// Serves the reader's downlink up to `now`, if it has one.
+    fn settle(&self, now: Duration) {
+        if let Some((shaping, reader)) = &self.downlink {
+            shaping.settle(*reader, now);
+        }
+    }
+}
+
+impl Receiver for Pipe {
+    fn ready(&self, at: Duration, now: Duration) {
+        let mut st = self.lock();
+        if st.reader_gone {
+            return;
+        }
+        let Some(chunk) = st.chunks.iter_mut().find(|c| !c.settled) else {
+            return;
+        };
+        chunk.arrive = at;
+        chunk.settled = true;
+        st.schedule_wake(at, now);
     }
 }
 
@@ -89,14 +173,7 @@ impl Inbox for Pipe {
             return;
         }
         st.last_arrival = at;
-        match st.chunks.back_mut() {
-            Some(last) if last.arrive == at => last.data.extend_from_slice(&bytes),
-            _ => st.chunks.push_back(Chunk {
-                arrive: at,
-                data: bytes,
-            }),
-        }
-        st.schedule_wake(at, now);
+        self.push(&mut st, at, &bytes, now);
     }
 
     fn deliver_fin(&self, at: Duration, now: Duration) {
@@ -146,8 +223,8 @@ pub(crate) fn pair(
     a: End,
     b: End,
 ) -> (SimStream, SimStream) {
-    let a_to_b = Arc::new(Pipe::default());
-    let b_to_a = Arc::new(Pipe::default());
+    let a_to_b = Pipe::new(&shaping, b);
+    let b_to_a = Pipe::new(&shaping, a);
     let both_held = Arc::new(AtomicBool::new(true));
     counters.open.fetch_add(1, Relaxed);
     let a_end = SimStream {
@@ -187,7 +264,7 @@ pub(crate) fn remote_end(
     (me, peer): (End, End),
     tx: RemoteTx,
 ) -> (SimStream, std::sync::Weak<dyn Inbox>) {
-    let rx = Arc::new(Pipe::default());
+    let rx = Pipe::new(&shaping, me);
     let dialer = tx.to_dialer;
     let counts = !dialer;
     if counts {
@@ -195,7 +272,7 @@ pub(crate) fn remote_end(
     }
     let inbox: Arc<dyn Inbox> = rx.clone();
     let end = SimStream {
-        tx: Arc::new(Pipe::default()),
+        tx: Pipe::unread(),
         rx,
         latency,
         counters,
@@ -226,7 +303,7 @@ impl SimStream {
     fn arrival(&self, from: Duration, last: Duration, bytes: usize) -> Duration {
         let at = match &self.shaping {
             None => from + self.latency,
-            Some(shaping) => shaping.arrival(self.me, from, bytes, self.latency),
+            Some(shaping) => shaping.arrival(self.me, self.peer.node, from, bytes, self.latency),
         };
         at.max(last)
     }
@@ -267,6 +344,7 @@ impl AsyncRead for SimStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let now = sim_runtime::now();
+        self.rx.settle(now);
         let mut st = self.rx.lock();
         let mut n = 0;
         while n < buf.len() {
@@ -274,7 +352,7 @@ impl AsyncRead for SimStream {
             let Some(head) = st.chunks.front() else {
                 break;
             };
-            if head.arrive > now {
+            if !head.settled || head.arrive > now {
                 break;
             }
             let take = (head.data.len() - pos).min(buf.len() - n);
@@ -340,15 +418,7 @@ impl AsyncWrite for SimStream {
             r.remote.send(arrive, self.me.node, r.dest, r.conn, body);
             return Poll::Ready(Ok(buf.len()));
         }
-        match st.chunks.back_mut() {
-            // Same arrival time: extend the last chunk instead of queueing.
-            Some(last) if last.arrive == arrive => last.data.extend_from_slice(buf),
-            _ => st.chunks.push_back(Chunk {
-                arrive,
-                data: buf.to_vec(),
-            }),
-        }
-        st.schedule_wake(arrive, now);
+        self.tx.push(&mut st, arrive, buf, now);
         Poll::Ready(Ok(buf.len()))
     }
 

@@ -135,6 +135,7 @@ mod validate_assert;
 mod validate_churn;
 mod validate_common;
 mod validate_network;
+mod validate_shaping;
 mod validate_workloads;
 mod workload;
 
@@ -150,6 +151,8 @@ mod tests_churn;
 mod tests_files;
 #[cfg(test)]
 mod tests_network;
+#[cfg(test)]
+mod tests_shaping;
 #[cfg(test)]
 mod tests_workloads;
 

@@ -256,12 +256,23 @@ pub struct Network {
     /// connections, in bits per second (written in Mbit/s). Default `None`:
     /// unlimited; `0 < upload_mbps <= 100000`.
     pub upload_bps: Option<u64>,
+    /// `download_mbps`: every node's download bandwidth, shared by its
+    /// connections and served in the order bytes reach the node, in bits
+    /// per second (written in Mbit/s). Default `None`: unlimited;
+    /// `0 < download_mbps <= 100000`.
+    pub download_bps: Option<u64>,
+    /// `[network.loss_matrix]`: the loss between two regions, symmetric,
+    /// over `loss` for the pairs it names; written like `latency_matrix`
+    /// (`a = { b = 0.01 }`, each pair once, either way round), but pairs
+    /// may be left out. Key `(i, j)` with `i <= j`, indices into
+    /// `regions`; each value `0 <= loss <= 0.5`. Default: empty.
+    pub loss_matrix: BTreeMap<(usize, usize), Ratio>,
 }
 
 /// The largest `[network] loss`.
 pub const MAX_LOSS: f64 = 0.5;
 
-/// The largest `[network] upload_mbps`: 100 Gbit/s.
+/// The largest `[network] upload_mbps` and `download_mbps`: 100 Gbit/s.
 pub const MAX_UPLOAD_MBPS: f64 = 100_000.0;
 
 impl Network {
@@ -270,6 +281,14 @@ impl Network {
         self.latency_matrix
             .get(&(a.min(b), a.max(b)))
             .expect("validation requires every pair of regions in the matrix")
+    }
+
+    /// The loss between regions `a` and `b`: the loss matrix's value for
+    /// the pair, else `loss`.
+    pub fn region_loss(&self, a: usize, b: usize) -> f64 {
+        self.loss_matrix
+            .get(&(a.min(b), a.max(b)))
+            .map_or(self.loss.0, |r| r.0)
     }
 }
 

@@ -198,6 +198,13 @@ pub(crate) struct RawNetwork {
     /// `upload_mbps`: each node's upload bandwidth in Mbit/s. Default:
     /// unlimited; `(0, 100000]`.
     pub upload_mbps: Option<Spanned<f64>>,
+    /// `download_mbps`: each node's download bandwidth in Mbit/s. Default:
+    /// unlimited; `(0, 100000]`.
+    pub download_mbps: Option<Spanned<f64>>,
+    /// `[network.loss_matrix]`: loss between regions, `a = { b = 0.01 }`.
+    /// Optional with `regions` (pairs left out have `loss`), not allowed
+    /// without.
+    pub loss_matrix: Option<Spanned<RawLossMatrix>>,
 }
 
 /// One `[[network.regions]]` entry; both keys are required.
@@ -214,6 +221,10 @@ pub(crate) struct RawRegion {
 /// latencies by region name (`eu = { eu = "10ms", us = "80ms" }`), keys with
 /// their spans. Region names are checked in `validate_network.rs`.
 pub(crate) type RawMatrix = Entries<Spanned<Entries<Spanned<RawLatency>>>>;
+
+/// `[network.loss_matrix]`: one row per region name, each a table of loss
+/// probabilities by region name (`eu = { us = 0.01 }`).
+pub(crate) type RawLossMatrix = Entries<Spanned<Entries<Spanned<f64>>>>;
 
 /// A table whose keys are free names (region names), kept with their spans in
 /// the order the deserialiser gives them.

@@ -97,6 +97,9 @@ fn write_network(out: &mut String, network: &Network) {
     if let Some(bps) = network.upload_bps {
         line(out, "upload_mbps", &number(bps as f64 / 1e6));
     }
+    if let Some(bps) = network.download_bps {
+        line(out, "download_mbps", &number(bps as f64 / 1e6));
+    }
     if network.regions.is_empty() {
         return;
     }
@@ -113,6 +116,20 @@ fn write_network(out: &mut String, network: &Network) {
             .map(|(&(_, b), cell)| format!("{} = {}", network.regions[b].name, latency(cell)))
             .collect();
         line(out, &row.name, &format!("{{ {} }}", cells.join(", ")));
+    }
+    if network.loss_matrix.is_empty() {
+        return;
+    }
+    header(out, "[network.loss_matrix]");
+    for (a, row) in network.regions.iter().enumerate() {
+        let cells: Vec<String> = network
+            .loss_matrix
+            .range((a, a)..=(a, usize::MAX))
+            .map(|(&(_, b), loss)| format!("{} = {}", network.regions[b].name, number(loss.0)))
+            .collect();
+        if !cells.is_empty() {
+            line(out, &row.name, &format!("{{ {} }}", cells.join(", ")));
+        }
     }
 }
 

@@ -81,6 +81,8 @@ fn minimal_file_gets_every_default() {
             latency_matrix: Default::default(),
             loss: Ratio(0.0),
             upload_bps: None,
+            download_bps: None,
+            loss_matrix: std::collections::BTreeMap::new(),
         },
         bootstrap: Bootstrap::default(),
         joins: vec![Join {

@@ -1,6 +1,6 @@
 //! The rules of `[network]`: one latency for every link, or named regions with a
-//! latency matrix between them; and the loss and upload bandwidth of every
-//! link, either way.
+//! latency matrix between them; and, either way, loss and bandwidth
+//! (`validate_shaping.rs`).
 //!
 //! With regions, the file must say, for every unordered pair of regions (a
 //! region with itself included), exactly once, what the latency between them
@@ -18,12 +18,10 @@ use toml::Spanned;
 use super::diagnose::quote_key;
 use super::duration::format_duration;
 use super::error::{ScenarioError, Source};
-use super::model::{
-    Latency, MAX_LATENCY, MAX_LOSS, MAX_NAME_LEN, MAX_UPLOAD_MBPS, Network, Region,
-};
+use super::model::{Latency, MAX_LATENCY, MAX_NAME_LEN, Network, Region};
 use super::raw::{RawLatency, RawMatrix, RawNetwork, RawRegion};
 use super::validate_common::number;
-use super::workload::Ratio;
+use super::validate_shaping::{loss_matrix_without_regions, resolve_loss_matrix, resolve_rates};
 
 /// How far from 1 the shares of the regions (and the fractions of a partition's
 /// groups) may sum.
@@ -37,7 +35,7 @@ pub(crate) fn resolve_network(
     let Some(raw) = raw else {
         return Ok(Network::default());
     };
-    let (loss, upload_bps) = resolve_shaping(&raw, source)?;
+    let rates = resolve_rates(&raw, source)?;
     let Some(raw_regions) = raw.regions else {
         if let Some(matrix) = &raw.latency_matrix {
             return Err(source.error(
@@ -47,14 +45,18 @@ pub(crate) fn resolve_network(
                  regions; without regions, give one `latency` for every link",
             ));
         }
+        if let Some(matrix) = &raw.loss_matrix {
+            return Err(loss_matrix_without_regions(matrix, source));
+        }
         let latency = match raw.latency {
             None => Latency::default(),
             Some(latency) => resolve_latency(latency, "network.latency", source)?,
         };
         return Ok(Network {
             latency,
-            loss,
-            upload_bps,
+            loss: rates.loss,
+            upload_bps: rates.upload_bps,
+            download_bps: rates.download_bps,
             ..Network::default()
         });
     };
@@ -76,44 +78,19 @@ pub(crate) fn resolve_network(
         ));
     };
     let latency_matrix = resolve_matrix(matrix, &regions, source)?;
+    let loss_matrix = match raw.loss_matrix {
+        None => BTreeMap::new(),
+        Some(matrix) => resolve_loss_matrix(matrix, &regions, source)?,
+    };
     Ok(Network {
         latency: Latency::default(),
         regions,
         latency_matrix,
-        loss,
-        upload_bps,
+        loss: rates.loss,
+        upload_bps: rates.upload_bps,
+        download_bps: rates.download_bps,
+        loss_matrix,
     })
-}
-
-/// `loss` and `upload_mbps` (as bits per second, rounded to the bit).
-fn resolve_shaping(
-    raw: &RawNetwork,
-    source: &Source<'_>,
-) -> Result<(Ratio, Option<u64>), ScenarioError> {
-    let loss = match &raw.loss {
-        None => 0.0,
-        Some(value) => number(
-            value,
-            "network.loss",
-            &format!("a probability from 0 to {MAX_LOSS} (of losing a TCP segment)"),
-            |x| (0.0..=MAX_LOSS).contains(&x),
-            source,
-        )?,
-    };
-    let upload_bps = match &raw.upload_mbps {
-        None => None,
-        Some(value) => {
-            let mbps = number(
-                value,
-                "network.upload_mbps",
-                &format!("greater than 0 and at most {MAX_UPLOAD_MBPS} (Mbit/s)"),
-                |x| x > 0.0 && x <= MAX_UPLOAD_MBPS,
-                source,
-            )?;
-            Some(((mbps * 1e6).round() as u64).max(1))
-        }
-    };
-    Ok((Ratio(loss), upload_bps))
 }
 
 /// A latency setting (`network.latency` or a matrix cell) at `key`: each bound at

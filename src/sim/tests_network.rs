@@ -1,11 +1,11 @@
-//! The network's loss and upload bandwidth (`[network] loss`,
-//! `upload_mbps`) as the study sees them.
+//! The network's loss and bandwidth (`[network] loss`, `loss_matrix`,
+//! `upload_mbps`, `download_mbps`) as the study sees them.
 
 use std::time::Duration;
 
 use super::tests::{base, go};
 use crate::metrics::RunReport;
-use crate::scenario::{Lookups, Ratio, Scenario};
+use crate::scenario::{Latency, Lookups, Ratio, Region, Scenario};
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
@@ -55,4 +55,46 @@ fn a_narrow_uplink_slows_joins_and_lookups() {
     assert!(b > a, "median {a:?} unlimited, {b:?} at 64 kbit/s");
     let boot = |r: &RunReport| r.summary().bootstrap.p50.expect("bootstrapped");
     assert!(boot(&narrow) > boot(&clean));
+}
+
+#[test]
+fn a_narrow_downlink_slows_joins_and_lookups() {
+    let clean = go(&lookups());
+    let mut s = lookups();
+    // 64 kbit/s: a 1 KiB message takes 128 ms to come in.
+    s.network.download_bps = Some(64_000);
+    let narrow = go(&s);
+    let (a, b) = (median_lookup(&clean), median_lookup(&narrow));
+    assert!(b > a, "median {a:?} unlimited, {b:?} at 64 kbit/s down");
+    let boot = |r: &RunReport| r.summary().bootstrap.p50.expect("bootstrapped");
+    assert!(boot(&narrow) > boot(&clean));
+}
+
+/// `lookups()` over two regions, 30 ms within and 30 ms between them.
+fn two_regions() -> Scenario {
+    let mut s = lookups();
+    let region = |name: &str| Region {
+        name: name.into(),
+        share: 0.5,
+    };
+    s.network.regions = vec![region("a"), region("b")];
+    let same = Latency::Constant(Duration::from_millis(30));
+    for pair in [(0, 0), (0, 1), (1, 1)] {
+        s.network.latency_matrix.insert(pair, same.clone());
+    }
+    s
+}
+
+#[test]
+fn loss_between_regions_lengthens_lookups() {
+    let clean = go(&two_regions());
+    // 5 % between the two regions, none within them.
+    let mut s = two_regions();
+    s.network.loss_matrix.insert((0, 1), Ratio(0.05));
+    let across = go(&s);
+    let (a, b) = (median_lookup(&clean), median_lookup(&across));
+    assert!(
+        b > a + Duration::from_millis(50),
+        "median {a:?} clean, {b:?} at 5 % between regions"
+    );
 }
