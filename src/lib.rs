@@ -18,7 +18,7 @@
 //! * Layer 1: [`scheduler`], [`scenario`].
 //! * Layer 2: [`dist`], [`net`], [`trace`], [`realtime`].
 //! * Layer 3: [`engine`].
-//! * Layer 4: [`metrics`], [`oracle`].
+//! * Layer 4: [`metrics`], [`oracle`], [`lineage`].
 //! * Layer 5: [`node`], [`machine`], [`invariant`], [`report`].
 //! * Layer 6: [`sim`], [`compare`].
 //!
@@ -56,6 +56,8 @@
 //! * [`metrics`]: what a run measured and the CSV files it writes.
 //! * [`oracle`]: the global truth (live set, true k closest peers) that the
 //!   metrics are measured against.
+//! * [`lineage`]: a lookup's hops, from the answers that first named each
+//!   peer it returned (a wrapper around the unmodified Kademlia behaviour).
 //! * [`node`]: the study's libp2p behaviour (Kademlia, identify, ping), what
 //!   it keeps of each node's session, and how its events are traced.
 //! * [`machine`]: what a run costs the machine (wall time, CPU, peak memory).
@@ -94,6 +96,7 @@ pub mod csvfile;
 pub mod dist;
 pub mod engine;
 pub mod invariant;
+pub mod lineage;
 pub mod machine;
 pub mod metric_names;
 pub mod metrics;

@@ -14,6 +14,7 @@ use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, ping};
 
 use crate::engine::{NodeId, Tracer, connection_details};
+use crate::lineage::Lineage;
 use crate::metrics::{BootstrapOutcome, LookupOutcome, TableStats};
 use crate::scenario::Stack;
 
@@ -23,8 +24,9 @@ pub const IDENTIFY_PROTOCOL: &str = "/libp2p-sim/0.1.0";
 /// The behaviour every node runs.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
-    /// Kademlia, in server mode, with an in-memory record store.
-    pub kad: kad::Behaviour<MemoryStore>,
+    /// Kademlia, in server mode, with an in-memory record store; wrapped to
+    /// find the hops of the lookups the study starts.
+    pub kad: Lineage<kad::Behaviour<MemoryStore>>,
     /// Identify; its reported listen addresses are fed into Kademlia.
     pub identify: identify::Behaviour,
     /// Ping, with libp2p's defaults.
@@ -56,7 +58,7 @@ pub use crate::engine::identity;
 /// A node's behaviour under the scenario's stack, from its key.
 pub fn behaviour(key: &Keypair, stack: &Stack) -> Behaviour {
     Behaviour {
-        kad: kademlia(key.public().to_peer_id(), stack),
+        kad: Lineage::new(kademlia(key.public().to_peer_id(), stack)),
         identify: identify::Behaviour::new(
             identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
                 .with_interval(stack.identify_interval),
@@ -131,7 +133,16 @@ impl Node {
 
     /// Starts a lookup (`get_closest_peers`) for `key` at virtual time `now`.
     pub fn start_lookup(&mut self, swarm: &mut NodeSwarm, key: PeerId, now: Duration) {
-        let id = swarm.behaviour_mut().kad.get_closest_peers(key);
+        let kad = &mut swarm.behaviour_mut().kad;
+        // The peers the query starts from, as Kademlia picks them.
+        let target = kad::KBucketKey::from(key);
+        let seeds: Vec<PeerId> = kad
+            .get_closest_local_peers(&target)
+            .take(kad::K_VALUE.get())
+            .map(|k| *k.preimage())
+            .collect();
+        let id = kad.get_closest_peers(key);
+        kad.watch(id, &seeds);
         self.lookups.push((id, key, now));
     }
 
@@ -172,13 +183,16 @@ impl Node {
                     Ok(ok) => (true, ok.peers),
                     Err(kad::GetClosestPeersError::Timeout { peers, .. }) => (false, peers),
                 };
+                let peers: Vec<PeerId> = peers.into_iter().map(|p| p.peer_id).collect();
+                let hops = swarm.behaviour_mut().kad.finish(id, &peers);
                 self.finished_lookups.push(LookupOutcome {
                     node: self.index,
                     key,
                     started,
                     finished: now,
                     ok,
-                    peers: peers.into_iter().map(|p| p.peer_id).collect(),
+                    peers,
+                    hops,
                     requests: stats.num_requests(),
                     successes: stats.num_successes(),
                     failures: stats.num_failures(),

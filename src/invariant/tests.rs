@@ -275,6 +275,7 @@ fn rich() -> RunReport {
                 finished: mins(1) + ms_(2_500 + 1_000 * i as u64),
                 ok,
                 peers: vec![peer(1)],
+                hops: 2,
                 requests: 3,
                 successes: 2,
                 failures: 1,

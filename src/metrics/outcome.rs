@@ -44,6 +44,11 @@ pub struct LookupOutcome {
     /// The peers it returned, closest first.
     #[serde(with = "peer_ids")]
     pub peers: Vec<PeerId>,
+    /// The longest chain of peers that led to the result: 1 when every
+    /// returned peer was in the node's own table, `h + 1` for a peer first
+    /// named by the answer of a peer of `h` ([`crate::lineage`]); 0 when it
+    /// returned none.
+    pub hops: u32,
     /// Requests sent, answered, and failed, as Kademlia counts them.
     pub requests: u32,
     /// Requests that got an answer.

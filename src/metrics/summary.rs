@@ -64,6 +64,9 @@ pub struct Summary {
     /// Median, 90th percentile (nearest rank) and maximum of the requests
     /// each finished lookup sent (the peers it contacted).
     pub lookup_requests: [Option<u32>; 3],
+    /// Median, 90th percentile (nearest rank) and maximum of the hops of
+    /// each finished lookup that returned peers.
+    pub lookup_hops: [Option<u32>; 3],
     /// Mean routing-table recall at the last sample.
     pub recall_final: Option<f64>,
     /// Mean over samples of the mean routing-table recall.
@@ -107,6 +110,13 @@ impl RunReport {
         lookup_recalls.sort_by(f64::total_cmp);
         let mut requests: Vec<u32> = self.lookups.iter().map(|l| l.outcome.requests).collect();
         requests.sort_unstable();
+        let mut hops: Vec<u32> = self
+            .lookups
+            .iter()
+            .map(|l| l.outcome.hops)
+            .filter(|&h| h > 0)
+            .collect();
+        hops.sort_unstable();
         Summary {
             joins: self.nodes.len(),
             live_end: live.len(),
@@ -149,6 +159,7 @@ impl RunReport {
             lookup_recall_p10: nearest_rank(&lookup_recalls, 0.1),
             lookup_recall_p50: nearest_rank(&lookup_recalls, 0.5),
             lookup_requests: [0.5, 0.9, 1.0].map(|q| nearest_rank(&requests, q)),
+            lookup_hops: [0.5, 0.9, 1.0].map(|q| nearest_rank(&hops, q)),
             recall_final: last.and_then(|s| s.recall_mean),
             recall_time_avg: mean(self.network_samples.iter().map(|s| s.recall_mean)),
             stale_final: last.and_then(|s| s.stale_fraction_mean),
@@ -189,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn lookup_requests_and_recall_percentiles_by_hand() {
+    fn lookup_requests_hops_and_recall_percentiles_by_hand() {
         use crate::metrics::{LookupOutcome, LookupRecord};
         let lookup = |requests: u32, recall: Option<f64>| LookupRecord {
             outcome: LookupOutcome {
@@ -199,6 +210,7 @@ mod tests {
                 finished: Duration::from_secs(1),
                 ok: true,
                 peers: Vec::new(),
+                hops: requests / 3,
                 requests,
                 successes: requests,
                 failures: 0,
@@ -213,14 +225,24 @@ mod tests {
             .expect("valid"),
             1,
         );
-        for (requests, recall) in [(9, Some(0.5)), (3, Some(1.0)), (12, None), (6, Some(0.9))] {
+        let lookups = [
+            (9, Some(0.5)),
+            (3, Some(1.0)),
+            (12, None),
+            (6, Some(0.9)),
+            (2, None),
+        ];
+        for (requests, recall) in lookups {
             r.lookup(lookup(requests, recall));
         }
         let s = r
             .finish(Duration::ZERO, Default::default(), Default::default())
             .summary();
-        // Requests 3, 6, 9, 12: median the 2nd, p90 the 4th.
+        // Requests 2, 3, 6, 9, 12: median the 3rd, p90 the 5th.
         assert_eq!(s.lookup_requests, [Some(6), Some(12), Some(12)]);
+        // Hops 1, 2, 3, 4 (the lookup of 0 hops returned no peers and does
+        // not count): median the 2nd, p90 the 4th.
+        assert_eq!(s.lookup_hops, [Some(2), Some(4), Some(4)]);
         // Recalls 0.5, 0.9, 1.0 (one lookup had none): p10 the 1st, median the 2nd.
         assert_eq!(
             (s.lookup_recall_p10, s.lookup_recall_p50),

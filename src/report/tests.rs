@@ -67,6 +67,7 @@ fn lookup(node: u32, started: u64, finished: u64, ok: bool) -> LookupRecord {
             finished: ms(finished),
             ok,
             peers: vec![peer(0)],
+            hops: 2,
             requests: 3,
             successes: 2,
             failures: 1,

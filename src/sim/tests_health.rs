@@ -93,3 +93,46 @@ fn bucket_fill_is_what_the_keys_allow_in_a_network_that_knows_itself() {
     // And the uniform prediction is close for the first buckets.
     assert!((last.mean(0) - expected_fill(4, 29, 0)).abs() < 0.5);
 }
+
+/// `nodes` nodes with buckets of `k`, a lookup every second from 40 s.
+fn lookups(nodes: u32, k: u16) -> crate::metrics::RunReport {
+    let mut s = base(nodes, secs(100));
+    s.stack.replication_factor = k;
+    s.lookups.push(crate::scenario::Lookups {
+        at: secs(40),
+        length: secs(60),
+        rate: 1.0,
+    });
+    go(&s)
+}
+
+#[test]
+fn a_lookup_in_a_network_every_table_holds_whole_takes_one_hop() {
+    // 12 nodes, buckets of 20: after the joins every table holds every
+    // other node, so each lookup starts from all of them.
+    let r = lookups(12, 20);
+    assert!(r.lookups.len() > 40, "{}", r.lookups.len());
+    for l in &r.lookups {
+        assert!(l.outcome.peers.len() >= 10, "{:?}", l.outcome);
+        assert_eq!(l.outcome.hops, 1, "{:?}", l.outcome);
+    }
+    assert_eq!(r.summary().lookup_hops, [Some(1); 3]);
+}
+
+#[test]
+fn lookups_from_partial_tables_take_more_hops_and_never_more_than_requests() {
+    // 80 nodes, buckets of 3: a table holds a small part of the network,
+    // and a lookup's result comes through the answers of other peers.
+    let r = lookups(80, 3);
+    assert!(r.lookups.len() > 40, "{}", r.lookups.len());
+    for l in &r.lookups {
+        let o = &l.outcome;
+        assert!(o.hops >= 1 && o.hops <= o.requests, "{o:?}");
+    }
+    let [p50, _, max] = r.summary().lookup_hops;
+    assert!(
+        p50 >= Some(2) && max >= Some(3),
+        "{:?}",
+        r.summary().lookup_hops
+    );
+}
