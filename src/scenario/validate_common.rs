@@ -140,3 +140,9 @@ pub(crate) fn check_length(
     }
     Ok(value)
 }
+
+/// The list of known regions for messages: `eu, us, asia`.
+pub(crate) fn known_regions(regions: &[super::model::Region]) -> String {
+    let names: Vec<&str> = regions.iter().map(|region| region.name.as_str()).collect();
+    names.join(", ")
+}

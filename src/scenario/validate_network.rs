@@ -20,7 +20,7 @@ use super::duration::format_duration;
 use super::error::{ScenarioError, Source};
 use super::model::{Latency, MAX_LATENCY, MAX_NAME_LEN, Network, Region};
 use super::raw::{RawLatency, RawMatrix, RawNetwork, RawRegion};
-use super::validate_common::number;
+use super::validate_common::{known_regions, number};
 use super::validate_shaping::{loss_matrix_without_regions, resolve_loss_matrix, resolve_rates};
 
 /// How far from 1 the shares of the regions (and the fractions of a partition's
@@ -217,12 +217,6 @@ fn check_region_name(name: &str) -> Result<(), String> {
         return Err(format!("{name:?} contains {bad:?}; {allowed}"));
     }
     Ok(())
-}
-
-/// The list of known regions for messages: `eu, us, asia`.
-pub(crate) fn known_regions(regions: &[Region]) -> String {
-    let names: Vec<&str> = regions.iter().map(|region| region.name.as_str()).collect();
-    names.join(", ")
 }
 
 /// One cell of the matrix as written.

@@ -14,8 +14,7 @@ use super::diagnose::quote_key;
 use super::error::{ScenarioError, Source};
 use super::model::{MAX_LOSS, MAX_UPLOAD_MBPS, Region};
 use super::raw::{RawLossMatrix, RawNetwork};
-use super::validate_common::number;
-use super::validate_network::known_regions;
+use super::validate_common::{known_regions, number};
 use super::workload::Ratio;
 
 /// `loss`, `upload_mbps` and `download_mbps` as given (bandwidths in bits

@@ -16,10 +16,11 @@ use super::duration::format_duration;
 use super::error::{ScenarioError, Source};
 use super::model::{MAX_NODES, Network};
 use super::raw_workloads::{RawJoin, RawLeave, RawLookups, RawPartition, RawRegionGroups};
+use super::validate_common::known_regions;
 use super::validate_common::{
     LengthDefault, RawList, START, check_at, check_length, entries, number,
 };
-use super::validate_network::{SUM_TOLERANCE, known_regions};
+use super::validate_network::SUM_TOLERANCE;
 use super::workload::{
     Arrival, Departure, Join, Leave, LeaveWho, Lookups, MAX_LOOKUP_RATE, Partition, Split,
 };
