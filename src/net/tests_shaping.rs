@@ -48,45 +48,68 @@ fn receive(sched: &mut Scheduler, log: &Log, name: &'static str, mut rx: SimStre
     });
 }
 
-#[test]
-fn a_megabyte_on_a_ten_megabit_uplink_takes_0_8_s_and_holds_up_what_follows() {
+/// A link: its name, one-way latency, sender and receiver.
+type Named = (&'static str, Duration, u32, u32);
+
+/// At 0, the first link carries a megabyte (16 writes of 62,500 bytes),
+/// then the second and the third 1,250 bytes each; returns when each was
+/// read in full, earliest first.
+fn megabyte_then_two(shaping: Rates, links: [Named; 3]) -> Vec<(String, Duration)> {
     let clock = Clock::new([5; 32]);
     let _guard = clock.install();
-    let shaping = Shaping::new(
-        1,
-        Rates {
-            upload_bps: Some(10_000_000),
-            ..Rates::default()
-        },
-    );
-    // Node 0 sends a megabyte to node 1, then a short message to node 2
-    // on another connection; node 3 sends its own short message to node 2.
-    let (mut big_tx, big_rx) = link(ms(50), &shaping, 0, 1);
-    let (mut small_tx, small_rx) = link(ms(30), &shaping, 0, 2);
-    let (mut other_tx, other_rx) = link(ms(30), &shaping, 3, 2);
+    let shaping = Shaping::new(1, shaping);
     let mut sched = Scheduler::new(rng::stream(1, "scheduler", 0));
     let log: Log = Arc::default();
+    let mut txs = Vec::new();
+    for (i, (name, latency, from, to)) in links.into_iter().enumerate() {
+        let (tx, rx) = link(latency, &shaping, from, to);
+        txs.push(tx);
+        receive(
+            &mut sched,
+            &log,
+            name,
+            rx,
+            if i == 0 { 1_000_000 } else { 1250 },
+        );
+    }
     sched.spawn(0, async move {
         let chunk = vec![7u8; 62_500];
         for _ in 0..16 {
-            big_tx.write_all(&chunk).await.unwrap();
+            txs[0].write_all(&chunk).await.unwrap();
         }
-        small_tx.write_all(&[1u8; 1250]).await.unwrap();
-        other_tx.write_all(&[2u8; 1250]).await.unwrap();
+        txs[1].write_all(&[1u8; 1250]).await.unwrap();
+        txs[2].write_all(&[2u8; 1250]).await.unwrap();
     });
-    receive(&mut sched, &log, "megabyte", big_rx, 1_000_000);
-    receive(&mut sched, &log, "behind it", small_rx, 1250);
-    receive(&mut sched, &log, "other node", other_rx, 1250);
     drive(&clock, &mut sched);
     let mut log = log.lock().unwrap().clone();
     log.sort_by_key(|(_, t)| *t);
-    // 1,250 bytes take 1 ms at 10 Mbit/s; the megabyte 800 ms.
-    let expected: Vec<(String, Duration)> = vec![
-        ("other node".into(), ms(1 + 30)),
-        ("behind it".into(), ms(800 + 1 + 30)),
-        ("megabyte".into(), ms(800 + 50)),
+    log
+}
+
+fn named(list: &[(&str, Duration)]) -> Vec<(String, Duration)> {
+    list.iter().map(|(n, t)| (n.to_string(), *t)).collect()
+}
+
+#[test]
+fn a_megabyte_on_a_ten_megabit_uplink_takes_0_8_s_and_holds_up_what_follows() {
+    let rates = Rates {
+        upload_bps: Some(10_000_000),
+        ..Rates::default()
+    };
+    // Node 0 sends a megabyte to node 1, then a short message to node 2
+    // on another connection; node 3 sends its own short message to node 2.
+    let links = [
+        ("megabyte", ms(50), 0, 1),
+        ("behind it", ms(30), 0, 2),
+        ("other node", ms(30), 3, 2),
     ];
-    assert_eq!(log, expected);
+    // 1,250 bytes take 1 ms at 10 Mbit/s; the megabyte 800 ms.
+    let expected = named(&[
+        ("other node", ms(1 + 30)),
+        ("behind it", ms(800 + 1 + 30)),
+        ("megabyte", ms(800 + 50)),
+    ]);
+    assert_eq!(megabyte_then_two(rates, links), expected);
 }
 
 #[test]
@@ -146,45 +169,26 @@ fn lost_segments_slow_a_stream_down_and_keep_it_whole_and_in_order() {
 
 #[test]
 fn a_megabyte_through_a_ten_megabit_downlink_takes_0_8_s_and_holds_up_what_follows() {
-    let clock = Clock::new([7; 32]);
-    let _guard = clock.install();
-    let shaping = Shaping::new(
-        1,
-        Rates {
-            download_bps: Some(10_000_000),
-            ..Rates::default()
-        },
-    );
+    let rates = Rates {
+        download_bps: Some(10_000_000),
+        ..Rates::default()
+    };
     // Node 1 receives a megabyte from node 0 (50 ms away), a short message
     // from node 2 (100 ms away), and one from node 3 (30 ms away), all
     // sent at 0.
-    let (mut big_tx, big_rx) = link(ms(50), &shaping, 0, 1);
-    let (mut far_tx, far_rx) = link(ms(100), &shaping, 2, 1);
-    let (mut near_tx, near_rx) = link(ms(30), &shaping, 3, 1);
-    let mut sched = Scheduler::new(rng::stream(1, "scheduler", 0));
-    let log: Log = Arc::default();
-    sched.spawn(0, async move {
-        let chunk = vec![7u8; 62_500];
-        for _ in 0..16 {
-            big_tx.write_all(&chunk).await.unwrap();
-        }
-        far_tx.write_all(&[1u8; 1250]).await.unwrap();
-        near_tx.write_all(&[2u8; 1250]).await.unwrap();
-    });
-    receive(&mut sched, &log, "megabyte", big_rx, 1_000_000);
-    receive(&mut sched, &log, "far", far_rx, 1250);
-    receive(&mut sched, &log, "near", near_rx, 1250);
-    drive(&clock, &mut sched);
-    let mut log = log.lock().unwrap().clone();
-    log.sort_by_key(|(_, t)| *t);
+    let links = [
+        ("megabyte", ms(50), 0, 1),
+        ("far", ms(100), 2, 1),
+        ("near", ms(30), 3, 1),
+    ];
     // The near message arrives first and takes 1 ms; the megabyte, which
     // arrived at 50 ms, 800 ms; the far one arrived behind it.
-    let expected: Vec<(String, Duration)> = vec![
-        ("near".into(), ms(30 + 1)),
-        ("megabyte".into(), ms(50 + 800)),
-        ("far".into(), ms(850 + 1)),
-    ];
-    assert_eq!(log, expected);
+    let expected = named(&[
+        ("near", ms(30 + 1)),
+        ("megabyte", ms(50 + 800)),
+        ("far", ms(850 + 1)),
+    ]);
+    assert_eq!(megabyte_then_two(rates, links), expected);
 }
 
 #[test]

@@ -2,13 +2,17 @@
 //! number in range, a workload's start and length within the run, and the
 //! entries of a workload list with their indices and spans.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
 
+use super::diagnose::quote_key;
 use super::duration::{DurationValue, format_duration};
 use super::error::{ScenarioError, Source};
+use super::model::Region;
+use super::raw::Entries;
 
 /// A workload list as deserialised.
 pub(crate) type RawList<T> = Option<Spanned<Vec<Spanned<T>>>>;
@@ -142,7 +146,100 @@ pub(crate) fn check_length(
 }
 
 /// The list of known regions for messages: `eu, us, asia`.
-pub(crate) fn known_regions(regions: &[super::model::Region]) -> String {
+pub(crate) fn known_regions(regions: &[Region]) -> String {
     let names: Vec<&str> = regions.iter().map(|region| region.name.as_str()).collect();
     names.join(", ")
+}
+
+/// The span of each row of a matrix between regions, by region index.
+pub(crate) type RowSpans = BTreeMap<usize, Range<usize>>;
+
+/// One cell of a matrix between regions, as written.
+pub(crate) struct MatrixCell<V> {
+    /// The two regions' indices, lower first.
+    pub pair: (usize, usize),
+    pub key_span: Range<usize>,
+    /// Its key path, e.g. `network.latency_matrix.eu.us`.
+    pub path: String,
+    pub value: V,
+}
+
+/// The cells of the matrix between regions at `table` (e.g.
+/// `network.latency_matrix`) of `what` (e.g. `latency`), in file order,
+/// each unordered pair of regions at most once; and the span of each row
+/// by region index. Checks rows, then cells, each in file order: unknown
+/// region names, then pairs given twice.
+pub(crate) fn matrix_cells<V>(
+    matrix: Entries<Spanned<Entries<V>>>,
+    regions: &[Region],
+    (table, what): (&str, &str),
+    source: &Source<'_>,
+) -> Result<(Vec<MatrixCell<V>>, RowSpans), ScenarioError> {
+    let index_of = |name: &str| regions.iter().position(|region| region.name == name);
+    let unknown = |span: Range<usize>, path: String, name: &str| {
+        let message = format!(
+            "unknown region {name:?}; known regions: {} (from [[network.regions]])",
+            known_regions(regions)
+        );
+        source.error(Some(span), Some(path), message)
+    };
+    let mut rows = matrix.0;
+    rows.sort_by_key(|(key, _)| key.span().start);
+    let mut row_spans = BTreeMap::new();
+    let mut cells = Vec::new();
+    for (row_key, row) in rows {
+        let row_path = format!("{table}.{}", quote_key(row_key.get_ref()));
+        let Some(row_index) = index_of(row_key.get_ref()) else {
+            return Err(unknown(row_key.span(), row_path, row_key.get_ref()));
+        };
+        row_spans.insert(row_index, row.span());
+        for (column_key, value) in row.into_inner().0 {
+            let path = format!("{row_path}.{}", quote_key(column_key.get_ref()));
+            let Some(column) = index_of(column_key.get_ref()) else {
+                return Err(unknown(column_key.span(), path, column_key.get_ref()));
+            };
+            cells.push(MatrixCell {
+                pair: (row_index.min(column), row_index.max(column)),
+                key_span: column_key.span(),
+                path,
+                value,
+            });
+        }
+    }
+    cells.sort_by_key(|cell| cell.key_span.start);
+    let mut first: BTreeMap<(usize, usize), &str> = BTreeMap::new();
+    for cell in &cells {
+        if let Some(first) = first.get(&cell.pair) {
+            let message = format!(
+                "{} is already given by {first}; give the {what} of each pair of regions \
+                 {} (either way round)",
+                pair_phrase(regions, cell.pair, what),
+                if what == "latency" {
+                    "once"
+                } else {
+                    "at most once"
+                },
+            );
+            return Err(source.error(
+                Some(cell.key_span.clone()),
+                Some(cell.path.clone()),
+                message,
+            ));
+        }
+        first.insert(cell.pair, &cell.path);
+    }
+    Ok((cells, row_spans))
+}
+
+/// "the latency between regions `eu` and `us`" or "the loss within region
+/// `eu`".
+pub(crate) fn pair_phrase(regions: &[Region], (a, b): (usize, usize), what: &str) -> String {
+    if a == b {
+        format!("the {what} within region {:?}", regions[a].name)
+    } else {
+        format!(
+            "the {what} between regions {:?} and {:?}",
+            regions[a].name, regions[b].name
+        )
+    }
 }

@@ -6,8 +6,9 @@
 //! region with itself included), exactly once, what the latency between them
 //! is; it may write the pair either way round (`eu.us` or `us.eu`). The checks
 //! run in this order: `latency` and `regions` together, each region (name,
-//! share), the shares' sum, then the matrix in file order (unknown region names,
-//! pairs given twice, each latency's bounds) and finally the pairs it lacks.
+//! share), the shares' sum, then the matrix (unknown region names, then pairs
+//! given twice, then each latency's bounds, each pass in file order) and
+//! finally the pairs it lacks.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -15,12 +16,11 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::diagnose::quote_key;
 use super::duration::format_duration;
 use super::error::{ScenarioError, Source};
 use super::model::{Latency, MAX_LATENCY, MAX_NAME_LEN, Network, Region};
 use super::raw::{RawLatency, RawMatrix, RawNetwork, RawRegion};
-use super::validate_common::{known_regions, number};
+use super::validate_common::{matrix_cells, number, pair_phrase};
 use super::validate_shaping::{loss_matrix_without_regions, resolve_loss_matrix, resolve_rates};
 
 /// How far from 1 the shares of the regions (and the fractions of a partition's
@@ -219,70 +219,18 @@ fn check_region_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// One cell of the matrix as written.
-struct Cell {
-    row: usize,
-    column: usize,
-    key_span: Range<usize>,
-    path: String,
-    latency: Spanned<RawLatency>,
-}
-
 fn resolve_matrix(
     matrix: Spanned<RawMatrix>,
     regions: &[Region],
     source: &Source<'_>,
 ) -> Result<BTreeMap<(usize, usize), Latency>, ScenarioError> {
     let matrix_span = matrix.span();
-    let index_of = |name: &str| regions.iter().position(|region| region.name == name);
-    let unknown = |span: Range<usize>, path: String, name: &str| {
-        let message = format!(
-            "unknown region {name:?}; known regions: {} (from [[network.regions]])",
-            known_regions(regions)
-        );
-        source.error(Some(span), Some(path), message)
-    };
-
-    // Rows first, then cells, each in file order.
-    let mut rows = matrix.into_inner().0;
-    rows.sort_by_key(|(key, _)| key.span().start);
-    let mut row_spans: BTreeMap<usize, Range<usize>> = BTreeMap::new();
-    let mut cells = Vec::new();
-    for (row_key, row) in rows {
-        let row_path = format!("network.latency_matrix.{}", quote_key(row_key.get_ref()));
-        let Some(row_index) = index_of(row_key.get_ref()) else {
-            return Err(unknown(row_key.span(), row_path, row_key.get_ref()));
-        };
-        row_spans.insert(row_index, row.span());
-        for (column_key, latency) in row.into_inner().0 {
-            let path = format!("{row_path}.{}", quote_key(column_key.get_ref()));
-            let Some(column) = index_of(column_key.get_ref()) else {
-                return Err(unknown(column_key.span(), path, column_key.get_ref()));
-            };
-            cells.push(Cell {
-                row: row_index,
-                column,
-                key_span: column_key.span(),
-                path,
-                latency,
-            });
-        }
-    }
-    cells.sort_by_key(|cell| cell.key_span.start);
-
-    let mut given: BTreeMap<(usize, usize), (String, Latency)> = BTreeMap::new();
+    let table = ("network.latency_matrix", "latency");
+    let (cells, row_spans) = matrix_cells(matrix.into_inner(), regions, table, source)?;
+    let mut given: BTreeMap<(usize, usize), Latency> = BTreeMap::new();
     for cell in cells {
-        let pair = (cell.row.min(cell.column), cell.row.max(cell.column));
-        if let Some((first, _)) = given.get(&pair) {
-            let message = format!(
-                "{} is already given by {first}; give the latency of each pair of regions \
-                 once (either way round)",
-                pair_phrase(regions, pair)
-            );
-            return Err(source.error(Some(cell.key_span), Some(cell.path), message));
-        }
-        let latency = resolve_latency(cell.latency, &cell.path, source)?;
-        given.insert(pair, (cell.path, latency));
+        let latency = resolve_latency(cell.value, &cell.path, source)?;
+        given.insert(cell.pair, latency);
     }
 
     for a in 0..regions.len() {
@@ -305,7 +253,7 @@ fn resolve_matrix(
             let message = format!(
                 "missing {}: give it once, as {how} (every pair of regions, a region with \
                  itself included, needs a latency)",
-                pair_phrase(regions, (a, b))
+                pair_phrase(regions, (a, b), "latency")
             );
             return Err(source.error(
                 Some(span),
@@ -314,21 +262,5 @@ fn resolve_matrix(
             ));
         }
     }
-    Ok(given
-        .into_iter()
-        .map(|(pair, (_, latency))| (pair, latency))
-        .collect())
-}
-
-/// "the latency between regions `eu` and `us`" or "the latency within region
-/// `eu`".
-fn pair_phrase(regions: &[Region], (a, b): (usize, usize)) -> String {
-    if a == b {
-        format!("the latency within region {:?}", regions[a].name)
-    } else {
-        format!(
-            "the latency between regions {:?} and {:?}",
-            regions[a].name, regions[b].name
-        )
-    }
+    Ok(given)
 }

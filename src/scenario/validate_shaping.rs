@@ -4,17 +4,15 @@
 //! The loss matrix is written like the latency matrix (`eu = { us = 0.01 }`,
 //! each unordered pair of regions at most once, either way round), but it
 //! need not be complete: a pair it leaves out has `loss`. Its cells are
-//! checked in file order: unknown region names, pairs given twice, then
-//! each value.
+//! checked as the latency matrix's are: unknown region names, then pairs
+//! given twice, then each value, each pass in file order.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
-use super::diagnose::quote_key;
 use super::error::{ScenarioError, Source};
 use super::model::{MAX_LOSS, MAX_UPLOAD_MBPS, Region};
 use super::raw::{RawLossMatrix, RawNetwork};
-use super::validate_common::{known_regions, number};
+use super::validate_common::{matrix_cells, number};
 use super::workload::Ratio;
 
 /// `loss`, `upload_mbps` and `download_mbps` as given (bandwidths in bits
@@ -84,54 +82,12 @@ pub(crate) fn resolve_loss_matrix(
     regions: &[Region],
     source: &Source<'_>,
 ) -> Result<BTreeMap<(usize, usize), Ratio>, ScenarioError> {
-    let index_of = |name: &str| regions.iter().position(|region| region.name == name);
-    let unknown = |span: Range<usize>, path: String, name: &str| {
-        let message = format!(
-            "unknown region {name:?}; known regions: {} (from [[network.regions]])",
-            known_regions(regions)
-        );
-        source.error(Some(span), Some(path), message)
-    };
-    let mut rows = matrix.into_inner().0;
-    rows.sort_by_key(|(key, _)| key.span().start);
-    let mut cells = Vec::new();
-    for (row_key, row) in rows {
-        let row_path = format!("network.loss_matrix.{}", quote_key(row_key.get_ref()));
-        let Some(row_index) = index_of(row_key.get_ref()) else {
-            return Err(unknown(row_key.span(), row_path, row_key.get_ref()));
-        };
-        for (column_key, value) in row.into_inner().0 {
-            let path = format!("{row_path}.{}", quote_key(column_key.get_ref()));
-            let Some(column) = index_of(column_key.get_ref()) else {
-                return Err(unknown(column_key.span(), path, column_key.get_ref()));
-            };
-            cells.push((column_key.span(), row_index, column, path, value));
-        }
+    let table = ("network.loss_matrix", "loss");
+    let (cells, _) = matrix_cells(matrix.into_inner(), regions, table, source)?;
+    let mut given = BTreeMap::new();
+    for cell in cells {
+        let loss = probability(&cell.value, &cell.path, source)?;
+        given.insert(cell.pair, Ratio(loss));
     }
-    cells.sort_by_key(|cell| cell.0.start);
-    let mut given: BTreeMap<(usize, usize), (String, Ratio)> = BTreeMap::new();
-    for (key_span, row, column, path, value) in cells {
-        let pair = (row.min(column), row.max(column));
-        if let Some((first, _)) = given.get(&pair) {
-            let what = if pair.0 == pair.1 {
-                format!("the loss within region {:?}", regions[pair.0].name)
-            } else {
-                format!(
-                    "the loss between regions {:?} and {:?}",
-                    regions[pair.0].name, regions[pair.1].name
-                )
-            };
-            let message = format!(
-                "{what} is already given by {first}; give the loss of each pair of regions \
-                 at most once (either way round)"
-            );
-            return Err(source.error(Some(key_span), Some(path), message));
-        }
-        let loss = probability(&value, &path, source)?;
-        given.insert(pair, (path, Ratio(loss)));
-    }
-    Ok(given
-        .into_iter()
-        .map(|(pair, (_, loss))| (pair, loss))
-        .collect())
+    Ok(given)
 }
