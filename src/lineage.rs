@@ -130,18 +130,6 @@ impl<B> DerefMut for Lineage<B> {
     }
 }
 
-/// The hops of a result: the most hops of its `peers`, where a seed has 1
-/// and a peer first named in the answer of a peer of `h` hops has `h + 1`.
-/// `answers` are in the order they were received. A peer of the result that
-/// is neither a seed nor named by an answer counts as a seed.
-pub fn hops(seeds: &[PeerId], answers: &[(PeerId, Vec<PeerId>)], peers: &[PeerId]) -> u32 {
-    let mut depths = Depths::new(seeds);
-    for (responder, named) in answers {
-        depths.answer(responder, named);
-    }
-    depths.most(peers)
-}
-
 impl<S> NetworkBehaviour for Lineage<kad::Behaviour<S>>
 where
     S: RecordStore + Send + 'static,
@@ -244,6 +232,15 @@ mod tests {
         (0..n)
             .map(|i| crate::engine::identity(1, i).public().to_peer_id())
             .collect()
+    }
+
+    /// The hops of result `peers` after `answers`, in the order received.
+    fn hops(seeds: &[PeerId], answers: &[(PeerId, Vec<PeerId>)], peers: &[PeerId]) -> u32 {
+        let mut depths = Depths::new(seeds);
+        for (responder, named) in answers {
+            depths.answer(responder, named);
+        }
+        depths.most(peers)
     }
 
     #[test]

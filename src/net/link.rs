@@ -6,8 +6,9 @@
 //! the same latency. With `[network] upload_mbps`, `loss` or
 //! `download_mbps`, the sender's uplink, lost segments and the receiver's
 //! downlink delay a write further ([`Shaping`]); otherwise there is no
-//! bandwidth limit and yamux's flow control bounds what is in flight. Crashes and partitions come from the [`Fabric`], asked at every
-//! write and close.
+//! bandwidth limit and yamux's flow control bounds what is in flight.
+//! Crashes and partitions come from the [`Fabric`], asked at every write
+//! and close.
 
 use std::collections::VecDeque;
 use std::io;
@@ -95,22 +96,20 @@ impl Pipe {
             .as_ref()
             .filter(|s| s.limits_download())
             .map(|s| (s.clone(), reader));
+        Pipe::behind(downlink)
+    }
+
+    /// A pipe nobody reads (the sending half of a remote end).
+    fn unread() -> Arc<Pipe> {
+        Pipe::behind(None)
+    }
+
+    fn behind(downlink: Option<(Arc<Shaping>, End)>) -> Arc<Pipe> {
         Arc::new_cyclic(|this| Pipe {
             state: Mutex::default(),
             downlink,
             this: this.clone(),
         })
-    }
-
-    /// A pipe nobody reads (the sending half of a remote end).
-    fn unread() -> Arc<Pipe> {
-        Pipe::new(
-            &None,
-            End {
-                node: 0,
-                incarnation: 0,
-            },
-        )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PipeState> {

@@ -8,14 +8,17 @@
 //! order of `scenarios/README.md`. An `[[assert]]` without `at` or `from` is
 //! written without them: "at the end" has no spelling of its own.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::assert::{Assert, AssertWhen};
 use super::duration::format_duration;
 use super::keyword::spelling;
-use super::model::{Bootstrap, Latency, Network, Scenario, Stack};
-use super::workload::{Churn, Join, Leave, LeaveWho, Lookups, Partition, Split, TimeDistribution};
+use super::model::{Bootstrap, Latency, Network, Region, Scenario, Stack};
+use super::workload::{
+    Churn, Join, Leave, LeaveWho, Lookups, Partition, Ratio, Split, TimeDistribution,
+};
 
 impl Scenario {
     /// The scenario as a TOML document with every default filled in. Parsing it
@@ -108,27 +111,43 @@ fn write_network(out: &mut String, network: &Network) {
         line(out, "name", &string(&region.name));
         line(out, "share", &number(region.share));
     }
-    header(out, "[network.latency_matrix]");
-    for (a, row) in network.regions.iter().enumerate() {
-        let cells: Vec<String> = network
-            .latency_matrix
-            .range((a, a)..=(a, usize::MAX))
-            .map(|(&(_, b), cell)| format!("{} = {}", network.regions[b].name, latency(cell)))
-            .collect();
-        line(out, &row.name, &format!("{{ {} }}", cells.join(", ")));
+    let regions = &network.regions;
+    write_matrix(
+        out,
+        "[network.latency_matrix]",
+        regions,
+        &network.latency_matrix,
+        latency,
+    );
+    if !network.loss_matrix.is_empty() {
+        let loss = |r: &Ratio| number(r.0);
+        write_matrix(
+            out,
+            "[network.loss_matrix]",
+            regions,
+            &network.loss_matrix,
+            loss,
+        );
     }
-    if network.loss_matrix.is_empty() {
-        return;
-    }
-    header(out, "[network.loss_matrix]");
-    for (a, row) in network.regions.iter().enumerate() {
-        let cells: Vec<String> = network
-            .loss_matrix
+}
+
+/// A matrix between regions under `table`: one row per region that has
+/// cells, each cell `(a, b)` with `a <= b` in row `a`.
+fn write_matrix<T>(
+    out: &mut String,
+    table: &str,
+    regions: &[Region],
+    cells: &BTreeMap<(usize, usize), T>,
+    value: impl Fn(&T) -> String,
+) {
+    header(out, table);
+    for (a, row) in regions.iter().enumerate() {
+        let row_cells: Vec<String> = cells
             .range((a, a)..=(a, usize::MAX))
-            .map(|(&(_, b), loss)| format!("{} = {}", network.regions[b].name, number(loss.0)))
+            .map(|(&(_, b), cell)| format!("{} = {}", regions[b].name, value(cell)))
             .collect();
-        if !cells.is_empty() {
-            line(out, &row.name, &format!("{{ {} }}", cells.join(", ")));
+        if !row_cells.is_empty() {
+            line(out, &row.name, &format!("{{ {} }}", row_cells.join(", ")));
         }
     }
 }

@@ -167,12 +167,14 @@ pub(crate) struct MatrixCell<V> {
 /// The cells of the matrix between regions at `table` (e.g.
 /// `network.latency_matrix`) of `what` (e.g. `latency`), in file order,
 /// each unordered pair of regions at most once; and the span of each row
-/// by region index. Checks rows, then cells, each in file order: unknown
-/// region names, then pairs given twice.
+/// by region index. `complete` says whether every pair must be given (the
+/// caller checks that), for the message about a pair given twice. Checks
+/// rows, then cells, each in file order: unknown region names, then pairs
+/// given twice.
 pub(crate) fn matrix_cells<V>(
     matrix: Entries<Spanned<Entries<V>>>,
     regions: &[Region],
-    (table, what): (&str, &str),
+    (table, what, complete): (&str, &str, bool),
     source: &Source<'_>,
 ) -> Result<(Vec<MatrixCell<V>>, RowSpans), ScenarioError> {
     let index_of = |name: &str| regions.iter().position(|region| region.name == name);
@@ -214,11 +216,7 @@ pub(crate) fn matrix_cells<V>(
                 "{} is already given by {first}; give the {what} of each pair of regions \
                  {} (either way round)",
                 pair_phrase(regions, cell.pair, what),
-                if what == "latency" {
-                    "once"
-                } else {
-                    "at most once"
-                },
+                if complete { "once" } else { "at most once" },
             );
             return Err(source.error(
                 Some(cell.key_span.clone()),

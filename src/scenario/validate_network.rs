@@ -225,7 +225,7 @@ fn resolve_matrix(
     source: &Source<'_>,
 ) -> Result<BTreeMap<(usize, usize), Latency>, ScenarioError> {
     let matrix_span = matrix.span();
-    let table = ("network.latency_matrix", "latency");
+    let table = ("network.latency_matrix", "latency", true);
     let (cells, row_spans) = matrix_cells(matrix.into_inner(), regions, table, source)?;
     let mut given: BTreeMap<(usize, usize), Latency> = BTreeMap::new();
     for cell in cells {

@@ -82,7 +82,7 @@ pub(crate) fn resolve_loss_matrix(
     regions: &[Region],
     source: &Source<'_>,
 ) -> Result<BTreeMap<(usize, usize), Ratio>, ScenarioError> {
-    let table = ("network.loss_matrix", "loss");
+    let table = ("network.loss_matrix", "loss", false);
     let (cells, _) = matrix_cells(matrix.into_inner(), regions, table, source)?;
     let mut given = BTreeMap::new();
     for cell in cells {
